@@ -1,0 +1,1 @@
+"""Selectors: read-only queries and probes."""

@@ -1,0 +1,1 @@
+"""Services: the only functions that change state. Keyword-only arguments, atomic."""
