@@ -1,0 +1,62 @@
+"""Fixtures shared by the whole suite: free ports, subprocess environments, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import subprocess_database_url, worker_start, worker_stop
+
+# Variables that select a mode; subprocesses that must run on embedded defaults drop them.
+MODE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "HDR_VAR_DIR")
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh machine: no database or broker configured, a temporary var dir."""
+    env = {key: value for key, value in os.environ.items() if key not in MODE_VARIABLES}
+    env["HDR_VAR_DIR"] = str(tmp_path / "var")
+    env["DJANGO_SETTINGS_MODULE"] = "hdrsite.settings_test"
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
+    """A real worker process on the configured broker (Redis in CI) and the test database."""
+    from celery import current_app
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        database_url = subprocess_database_url()
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="hdrsite.settings_test",
+        HDR_VAR_DIR=str(settings.VAR_DIR),
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+    )
+    hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = worker_start(env, hostname=hostname, log_path=log_path)
+    try:
+        deadline = time.monotonic() + 90
+        while not current_app.control.ping(destination=[hostname], timeout=1.0):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"worker did not come up:\n{log_path.read_text()[-3000:]}")
+        yield {"hostname": hostname, "pid": proc.pid, "log": log_path}
+    finally:
+        worker_stop(proc)
