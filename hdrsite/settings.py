@@ -7,6 +7,7 @@ CELERY_BROKER_URL (Redis), DEBUG off, SECRET_KEY and ALLOWED_HOSTS.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -132,7 +133,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Re-running a pipeline step rewrites its files under the same names (tasks are idempotent).
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"allow_overwrite": True},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -181,6 +186,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "recognition.api.errors.api_exception_handler",
+    # `?format=csv|json` selects an export file, not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "hdr API",
@@ -232,6 +239,11 @@ CELERY_TASK_ROUTES = {
     "hdr.ping": {"queue": "cpu"},
     "hdr.sessions_clear_expired": {"queue": "cpu"},
     "hdr.device_info": {"queue": "gpu"},
+    "hdr.document_ingest": {"queue": "cpu"},
+    "hdr.page_segment": {"queue": "cpu"},
+    "hdr.page_recognize": {"queue": "gpu"},
+    "hdr.documents_reap_stuck": {"queue": "cpu"},
+    "hdr.batch_webhook_deliver": {"queue": "cpu"},
 }
 # A task is acknowledged after it ran, and given back to the queue when its worker dies, so a
 # crash or a deploy never loses work (tasks are idempotent, so a rerun is safe).
@@ -246,11 +258,22 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "documents-reap-stuck": {"task": "hdr.documents_reap_stuck", "schedule": 300},
     "sessions-clear-expired": {
         "task": "hdr.sessions_clear_expired",
         "schedule": 6 * 3600,
     },
 }
+
+# Batch webhooks are signed with HMAC-SHA256 of this secret (X-Hdr-Signature).
+# The default is derived from SECRET_KEY so that sharing it with receivers never shares SECRET_KEY.
+HDR_WEBHOOK_SECRET = (
+    env_str("HDR_WEBHOOK_SECRET")
+    or hashlib.sha256(f"hdr-webhook:{SECRET_KEY}".encode()).hexdigest()
+)
+HDR_WEBHOOK_TIMEOUT_S = env_float("HDR_WEBHOOK_TIMEOUT_S", 10.0)
+# Documents in `processing` longer than this are re-queued (or failed after 3 attempts).
+HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
 
 # How long /healthz waits for the broker and for workers to answer.
 HDR_HEALTH_TIMEOUT_S = env_float("HDR_HEALTH_TIMEOUT_S", 1.5)

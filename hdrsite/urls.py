@@ -2,12 +2,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from recognition.views import documents, playground
 from recognition.views.health import healthz
 from recognition.views.pages import home
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", home, name="home"),
+    path("upload/", documents.upload_page, name="upload"),
+    path("documents/", documents.documents_page, name="documents"),
+    path("documents/<uuid:document_id>/", documents.document_page, name="document"),
+    path(
+        "documents/<uuid:document_id>/pages/<int:index>.png",
+        documents.page_image,
+        name="page-image",
+    ),
+    path("playground/", playground.playground_page, name="playground"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

@@ -1,14 +1,31 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from __future__ import annotations
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from recognition.api.serializers import DocumentDetailSerializer, DocumentSummarySerializer
+from recognition.errors import ApplicationError
+from recognition.exports import fields_export
+from recognition.models import Batch, Document, DocumentStatus
+from recognition.selectors.documents import (
+    batch_progress,
+    batches_visible_to,
+    document_with_results,
+    documents_list,
+    documents_visible_to,
+    fields_for_export,
+)
+from recognition.services.documents import Upload, batch_create, document_create
 
 
 class MeApi(APIView):
     """Who the caller is and which roles they hold: integrations use it to check a token."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         responses=inline_serializer(
@@ -22,3 +39,154 @@ class MeApi(APIView):
     def get(self, request):
         roles = sorted(request.user.groups.values_list("name", flat=True))
         return Response({"username": request.user.get_username(), "roles": roles})
+
+
+def _upload_from(file) -> Upload:
+    return Upload(name=file.name or "upload", data=file.read())
+
+
+EXPORT_PARAMETER = OpenApiParameter("format", str, enum=["csv", "json"], default="json")
+
+
+class DocumentListCreateApi(ListAPIView):
+    """List the documents you may see (filters: status, batch), or upload one scan."""
+
+    serializer_class = DocumentSummarySerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=DocumentStatus.choices, required=False)
+        batch = serializers.UUIDField(required=False)
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return documents_list(
+            user=self.request.user,
+            status=filters.validated_data.get("status"),
+            batch_id=filters.validated_data.get("batch"),
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=DocumentStatus.values),
+            OpenApiParameter("batch", OpenApiTypes.UUID),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={202: DocumentSummarySerializer},
+    )
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key and len(key) > 255:
+            raise ApplicationError("Idempotency-Key is longer than 255 characters")
+        document, created = document_create(
+            owner=request.user,
+            upload=_upload_from(payload.validated_data["file"]),
+            idempotency_key=key,
+        )
+        body = DocumentSummarySerializer(document, context={"request": request}).data
+        response = Response(body, status=status.HTTP_202_ACCEPTED)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class DocumentDetailApi(APIView):
+    @extend_schema(responses=DocumentDetailSerializer)
+    def get(self, request, document_id):
+        document = document_with_results(user=request.user, document_id=document_id)
+        return Response(DocumentDetailSerializer(document, context={"request": request}).data)
+
+
+class DocumentExportApi(APIView):
+    @extend_schema(parameters=[EXPORT_PARAMETER], responses={200: OpenApiTypes.BINARY})
+    def get(self, request, document_id):
+        document = documents_visible_to(request.user).get(pk=document_id)
+        documents = Document.objects.filter(pk=document.pk)
+        return fields_export(
+            fields_for_export(documents=documents),
+            export_format=request.query_params.get("format", "json"),
+            filename=f"document-{document.pk}",
+        )
+
+
+class DocumentFileApi(APIView):
+    """The original file as uploaded."""
+
+    @extend_schema(responses={200: OpenApiTypes.BINARY})
+    def get(self, request, document_id):
+        document = documents_visible_to(request.user).get(pk=document_id)
+        return FileResponse(
+            document.file.open("rb"), as_attachment=True, filename=document.original_name
+        )
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id",
+            "callback_url",
+            "created_at",
+            "completed_at",
+            "webhook_delivered_at",
+            "progress",
+        ]
+
+    def get_progress(self, batch: Batch) -> dict:
+        return batch_progress(batch)
+
+
+class BatchCreateApi(APIView):
+    """Upload many files (repeat `files`) or one ZIP; each file becomes a document."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+        callback_url = serializers.URLField(required=False, allow_blank=True)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer}, responses={202: BatchSerializer}
+    )
+    def post(self, request):
+        payload = self.InputSerializer(
+            data={**request.data.dict(), "files": request.FILES.getlist("files")}
+        )
+        payload.is_valid(raise_exception=True)
+        batch = batch_create(
+            owner=request.user,
+            uploads=[_upload_from(f) for f in payload.validated_data["files"]],
+            callback_url=payload.validated_data.get("callback_url", ""),
+        )
+        return Response(BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BatchDetailApi(APIView):
+    @extend_schema(responses=BatchSerializer)
+    def get(self, request, batch_id):
+        return Response(BatchSerializer(batches_visible_to(request.user).get(pk=batch_id)).data)
+
+
+class BatchExportApi(APIView):
+    @extend_schema(parameters=[EXPORT_PARAMETER], responses={200: OpenApiTypes.BINARY})
+    def get(self, request, batch_id):
+        batch = batches_visible_to(request.user).get(pk=batch_id)
+        return fields_export(
+            fields_for_export(documents=documents_visible_to(request.user).filter(batch=batch)),
+            export_format=request.query_params.get("format", "json"),
+            filename=f"batch-{batch.pk}",
+        )

@@ -1,0 +1,75 @@
+"""The recognizers of the active model versions, loaded once per process.
+
+Worker processes (the recognize task) and web processes (the playground) call
+`recognizers_active()` before each unit of work: one cheap query tells whether an admin activated
+another version, and only then is the new ONNX file loaded. Loading happens under a lock, so the
+threads of one process share a single copy of each model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from recognition.errors import ApplicationError
+from recognition.models import ModelKind, ModelVersion
+from recognition.services.model_versions import (
+    model_version_onnx_path,
+    model_versions_register_builtin,
+)
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_loaded: dict[str, tuple[int, Any]] = {}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: ModelVersion
+    recognizer: Any
+
+
+@dataclass(frozen=True)
+class ActiveRecognizers:
+    digits: LoadedModel | None
+    strings: LoadedModel | None
+
+
+def _recognizer_load(version: ModelVersion):
+    # Imported here: web processes that never read a digit never pay for ONNX Runtime.
+    from ml.infer import DigitRecognizer, StringRecognizer
+
+    path = model_version_onnx_path(version)
+    if version.kind == ModelKind.DIGITS:
+        return DigitRecognizer(path, temperature=version.temperature)
+    return StringRecognizer(path, temperature=version.temperature)
+
+
+def recognizers_active() -> ActiveRecognizers:
+    """The active digit and string recognizers (None for a kind with no model at all)."""
+    versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
+    if len(versions) < len(ModelKind.values):
+        model_versions_register_builtin()
+        versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
+    loaded: dict[str, LoadedModel | None] = {}
+    with _lock:
+        for kind in ModelKind.values:
+            version = versions.get(kind)
+            if version is None:
+                loaded[kind] = None
+                continue
+            cached = _loaded.get(kind)
+            if cached is None or cached[0] != version.pk:
+                logger.info("loading %s model %s", kind, version.version)
+                _loaded[kind] = (version.pk, _recognizer_load(version))
+            loaded[kind] = LoadedModel(version, _loaded[kind][1])
+    return ActiveRecognizers(digits=loaded[ModelKind.DIGITS], strings=loaded[ModelKind.STRINGS])
+
+
+def require(model: LoadedModel | None, kind: str) -> LoadedModel:
+    if model is None:
+        raise ApplicationError(f"no {kind} model is installed; train and register one first")
+    return model

@@ -1,0 +1,158 @@
+"""Documents and what the pipeline reads from them: pages, then fields."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class DocumentStatus(models.TextChoices):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    NEEDS_REVIEW = "needs_review"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FieldKind(models.TextChoices):
+    DIGITS = "digits", "Comb boxes"
+    STRING = "string", "Digit string"
+
+
+class FieldStatus(models.TextChoices):
+    ACCEPTED = "accepted"
+    NEEDS_REVIEW = "needs_review"
+    CORRECTED = "corrected"
+    CONFIRMED = "confirmed"
+
+
+class Batch(models.Model):
+    """Files uploaded together (many files or one ZIP); a webhook fires when all are settled."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="batches"
+    )
+    callback_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    webhook_delivered_at = models.DateTimeField(null=True, blank=True)
+    webhook_attempts = models.PositiveIntegerField(default=0)
+    webhook_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk}"
+
+
+def document_upload_to(document: Document, filename: str) -> str:
+    # The stored name never comes from the client: a content hash cannot collide or traverse.
+    return f"documents/{document.sha256[:2]}/{document.id}.{document.file_type}"
+
+
+class Document(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="documents"
+    )
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, null=True, blank=True, related_name="documents"
+    )
+    file = models.FileField(upload_to=document_upload_to, max_length=300)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField()
+    file_type = models.CharField(max_length=8)  # decided from the content: pdf, tiff, png, jpeg
+    status = models.CharField(
+        max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.QUEUED, db_index=True
+    )
+    error = models.TextField(blank=True)
+    # NULL, not "", when absent: the unique constraint must ignore documents without a key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="document_idempotency_key_per_owner",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
+
+def page_image_upload_to(page: Page, filename: str) -> str:
+    return f"pages/{page.document_id}/{page.index:04d}.png"
+
+
+class Page(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    index = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    dpi = models.FloatField(null=True, blank=True)
+    image = models.FileField(upload_to=page_image_upload_to, max_length=300)
+    skew_deg = models.FloatField(null=True, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    segmented_at = models.DateTimeField(null=True, blank=True)
+    recognized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "index"], name="page_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.index} of {self.document_id}"
+
+
+def field_crop_upload_to(field: Field, filename: str) -> str:
+    return f"crops/{field.page.document_id}/{field.page.index:04d}-{field.index:03d}.png"
+
+
+class Field(models.Model):
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="fields")
+    index = models.PositiveIntegerField()  # reading order on the page
+    name = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=8, choices=FieldKind.choices)
+    bbox = models.JSONField()  # [x, y, w, h] in the pixels of the page as read
+    # Comb fields: one entry per box, {"bbox": [x, y, w, h], "empty": bool}.
+    boxes = models.JSONField(default=list, blank=True)
+    crop = models.FileField(upload_to=field_crop_upload_to, max_length=300, blank=True)
+    value = models.CharField(max_length=64, blank=True)
+    # One entry per character of `value`: {"char", "confidence", "alternatives": [[char, p], ...]}.
+    characters = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=FieldStatus.choices, blank=True, db_index=True)
+    model_version = models.ForeignKey(
+        "recognition.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["page", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "index"], name="field_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} field {self.index} = {self.value!r}"

@@ -1,0 +1,94 @@
+"""Batch completion and its webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from recognition.models import Batch
+from recognition.selectors.documents import batch_progress
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookDeliveryError(Exception):
+    """The receiver did not accept the webhook; the task retries with backoff."""
+
+
+def webhook_signature(body: bytes, *, timestamp: str) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex: the receiver recomputes it with the shared secret."""
+    message = timestamp.encode() + b"." + body
+    return hmac.new(settings.HDR_WEBHOOK_SECRET.encode(), message, hashlib.sha256).hexdigest()
+
+
+def batch_complete_if_settled(*, batch_id) -> bool:
+    """Mark the batch complete when its last document settles, and queue its webhook once."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.completed_at is not None:
+            return False
+        if not batch_progress(batch)["complete"]:
+            return False
+        batch.completed_at = timezone.now()
+        batch.save(update_fields=["completed_at"])
+        if batch.callback_url:
+            batch_key = str(batch.pk)
+            transaction.on_commit(
+                lambda: current_app.send_task("hdr.batch_webhook_deliver", args=[batch_key])
+            )
+    return True
+
+
+def batch_webhook_payload(batch: Batch) -> dict:
+    documents = batch.documents.order_by("created_at").values(
+        "id", "status", "error", "original_name"
+    )
+    return {
+        "event": "batch.completed",
+        "batch": str(batch.pk),
+        "completed_at": batch.completed_at.isoformat() if batch.completed_at else None,
+        "progress": batch_progress(batch),
+        "documents": [{**d, "id": str(d["id"])} for d in documents],
+    }
+
+
+def batch_webhook_deliver(*, batch_id) -> None:
+    """POST the completion payload to the batch's callback URL; raise WebhookDeliveryError to retry."""
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None or not batch.callback_url or batch.webhook_delivered_at:
+        return
+    body = json.dumps(batch_webhook_payload(batch), default=str).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        batch.callback_url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Hdr-Event": "batch.completed",
+            "X-Hdr-Timestamp": timestamp,
+            "X-Hdr-Signature": f"sha256={webhook_signature(body, timestamp=timestamp)}",
+        },
+    )
+    Batch.objects.filter(pk=batch.pk).update(webhook_attempts=batch.webhook_attempts + 1)
+    try:
+        with urllib.request.urlopen(request, timeout=settings.HDR_WEBHOOK_TIMEOUT_S) as response:
+            status = response.status
+    except (urllib.error.URLError, OSError) as exc:
+        Batch.objects.filter(pk=batch.pk).update(webhook_error=str(exc)[:1000])
+        raise WebhookDeliveryError(f"webhook to {batch.callback_url} failed: {exc}") from exc
+    if not 200 <= status < 300:
+        Batch.objects.filter(pk=batch.pk).update(webhook_error=f"HTTP {status}")
+        raise WebhookDeliveryError(f"webhook to {batch.callback_url} answered {status}")
+    Batch.objects.filter(pk=batch.pk).update(webhook_delivered_at=timezone.now(), webhook_error="")
+    logger.info("batch %s webhook delivered", batch.pk)

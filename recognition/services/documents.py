@@ -1,0 +1,188 @@
+"""Creating documents from uploads: validation by content, storage, and the hand-off to ingest."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from celery import current_app
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from forms_ocr.errors import UnsupportedFileTypeError
+from forms_ocr.reading import file_type_detect
+from recognition.errors import ApplicationError
+from recognition.models import Batch, Document, DocumentStatus
+
+logger = logging.getLogger(__name__)
+
+# A local file header, or the end record that an empty archive starts with.
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# A ZIP member that inflates more than this many times its compressed size is a bomb, not a scan:
+# scans are already compressed (PNG, JPEG, PDF streams) and barely shrink in a ZIP.
+ZIP_MAX_RATIO = 50
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file as received: its bytes and the name the client gave it (display only)."""
+
+    name: str
+    data: bytes
+
+
+def _display_name(name: str) -> str:
+    # Keep only the last path component: names are shown, never used as paths.
+    cleaned = PurePosixPath(name.replace("\\", "/")).name.strip()
+    return (cleaned or "upload")[:255]
+
+
+def upload_validate(upload: Upload) -> str:
+    """Return the file type decided from the content; raise ApplicationError with the reason."""
+    limit = settings.HDR_UPLOAD_MAX_BYTES
+    if not upload.data:
+        raise ApplicationError(f"{upload.name}: the file is empty")
+    if len(upload.data) > limit:
+        raise ApplicationError(
+            f"{upload.name}: the file is {len(upload.data)} bytes, more than the limit of {limit}"
+        )
+    if upload.data[:4] in ZIP_MAGICS:
+        raise ApplicationError(
+            f"{upload.name}: a ZIP archive holds many documents; upload it as a batch"
+        )
+    try:
+        return file_type_detect(upload.data)
+    except UnsupportedFileTypeError as exc:
+        raise ApplicationError(f"{upload.name}: {exc.reason}") from exc
+
+
+def document_enqueue(document: Document) -> None:
+    """Send the document to the ingest task once the transaction that created it commits."""
+    document_id = str(document.id)
+    transaction.on_commit(lambda: current_app.send_task("hdr.document_ingest", args=[document_id]))
+
+
+@transaction.atomic
+def document_create(
+    *,
+    owner,
+    upload: Upload,
+    idempotency_key: str | None = None,
+    batch: Batch | None = None,
+) -> tuple[Document, bool]:
+    """Store an uploaded scan as a queued document; return (document, created).
+
+    With an idempotency key, a retry by the same owner returns the first document unchanged.
+    """
+    if idempotency_key:
+        existing = Document.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    file_type = upload_validate(upload)
+    document = Document(
+        owner=owner,
+        batch=batch,
+        original_name=_display_name(upload.name),
+        sha256=hashlib.sha256(upload.data).hexdigest(),
+        size=len(upload.data),
+        file_type=file_type,
+        idempotency_key=idempotency_key or None,
+    )
+    document.file.save("original", ContentFile(upload.data), save=False)
+    try:
+        # A savepoint, so a concurrent retry with the same key leaves this transaction usable.
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        document.file.delete(save=False)
+        existing = Document.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    document_enqueue(document)
+    logger.info("document %s created (%s, %d bytes)", document.id, file_type, document.size)
+    return document, True
+
+
+def zip_uploads_extract(upload: Upload) -> list[Upload]:
+    """The scans inside a ZIP, refusing bombs, nested archives and anything that is not a scan.
+
+    Nothing is written to disk: member names are display names only, so path tricks ("../",
+    absolute paths) cannot escape anywhere.
+    """
+    max_files = settings.HDR_UPLOAD_MAX_FILES
+    max_bytes = settings.HDR_UPLOAD_MAX_BYTES
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(upload.data))
+        members = [info for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ApplicationError(f"{upload.name}: not a readable ZIP archive ({exc})") from exc
+    if not members:
+        raise ApplicationError(f"{upload.name}: the ZIP archive holds no files")
+    if len(members) > max_files:
+        raise ApplicationError(
+            f"{upload.name}: the ZIP archive holds {len(members)} files, more than {max_files}"
+        )
+    total = sum(info.file_size for info in members)
+    if total > max_bytes:
+        raise ApplicationError(
+            f"{upload.name}: the ZIP archive inflates to {total} bytes, more than {max_bytes}"
+        )
+    extracted = []
+    with archive:
+        for info in members:
+            name = f"{_display_name(upload.name)}:{_display_name(info.filename)}"
+            if info.flag_bits & 0x1:
+                raise ApplicationError(f"{name}: encrypted ZIP members are not accepted")
+            if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
+                raise ApplicationError(f"{name}: compression ratio too high (a ZIP bomb?)")
+            with archive.open(info) as member:
+                # Read one byte past the declared size: a lying header cannot inflate further.
+                data = member.read(info.file_size + 1)
+            if len(data) > info.file_size:
+                raise ApplicationError(f"{name}: the member is larger than its header says")
+            if data[:4] in ZIP_MAGICS:
+                raise ApplicationError(f"{name}: nested ZIP archives are not accepted")
+            extracted.append(Upload(name=name, data=data))
+    return extracted
+
+
+def uploads_expand(uploads: list[Upload]) -> list[Upload]:
+    """Replace every ZIP by its members; validate every file before anything is stored."""
+    files: list[Upload] = []
+    for upload in uploads:
+        files.extend(zip_uploads_extract(upload) if upload.data[:4] in ZIP_MAGICS else [upload])
+    if not files:
+        raise ApplicationError("no file was uploaded")
+    if len(files) > settings.HDR_UPLOAD_MAX_FILES:
+        raise ApplicationError(
+            f"{len(files)} files in one upload, more than {settings.HDR_UPLOAD_MAX_FILES}"
+        )
+    for upload in files:
+        upload_validate(upload)
+    return files
+
+
+@transaction.atomic
+def batch_create(*, owner, uploads: list[Upload], callback_url: str = "") -> Batch:
+    """Create a batch and one queued document per file (ZIPs expanded); all or nothing."""
+    files = uploads_expand(uploads)
+    batch = Batch.objects.create(owner=owner, callback_url=callback_url)
+    for upload in files:
+        document_create(owner=owner, upload=upload, batch=batch)
+    return batch
+
+
+@transaction.atomic
+def document_fail(*, document_id, reason: str) -> None:
+    """Record why a document cannot be read; it stays failed until someone uploads it again."""
+    Document.objects.filter(pk=document_id).update(
+        status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
+    )
+    logger.warning("document %s failed: %s", document_id, reason)

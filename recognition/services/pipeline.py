@@ -1,0 +1,140 @@
+"""The processing steps behind the Celery tasks: ingest, segment, recognize, route.
+
+Every step takes ids, is safe to run twice (it rewrites the same rows and files), and hands the
+next step over with `transaction.on_commit`, so a task never sees rows that are not committed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import timedelta
+
+import cv2
+import numpy as np
+from celery import current_app
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from forms_ocr.errors import UnreadableFileError
+from forms_ocr.reading import pages_read
+from recognition.models import Document, DocumentStatus, Page
+from recognition.services.documents import document_fail
+
+logger = logging.getLogger(__name__)
+
+SETTLED = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
+
+
+def _enqueue(task_name: str, *ids) -> None:
+    args = [str(i) for i in ids]
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=args))
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("could not encode image as PNG")
+    return encoded.tobytes()
+
+
+def document_ingest(*, document_id) -> list[int]:
+    """Read the document's pages, store them as PNG and queue their segmentation.
+
+    Returns the ids of the pages queued (none when the document is settled or unreadable).
+    """
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None or document.status in SETTLED:
+            return []
+        document.status = DocumentStatus.PROCESSING
+        document.attempts += 1
+        document.processing_started_at = timezone.now()
+        document.save(update_fields=["status", "attempts", "processing_started_at", "updated_at"])
+
+    with document.file.open("rb") as handle:
+        data = handle.read()
+    try:
+        pages = pages_read(
+            data,
+            max_pages=settings.HDR_UPLOAD_MAX_PAGES,
+            max_pixels=settings.HDR_UPLOAD_MAX_PIXELS,
+        )
+    except UnreadableFileError as exc:
+        document_fail(document_id=document.pk, reason=exc.reason)
+        return []
+
+    page_ids = []
+    with transaction.atomic():
+        for read in pages:
+            page, _ = Page.objects.update_or_create(
+                document=document,
+                index=read.index,
+                defaults={"width": read.width, "height": read.height, "dpi": read.dpi},
+            )
+            page.image.save("page.png", ContentFile(png_bytes(read.image)), save=True)
+            page_ids.append(page.pk)
+        # A re-run after a crash may have fewer pages only if the file changed; it cannot, but
+        # stale rows from a different reading must never survive.
+        document.pages.exclude(pk__in=page_ids).delete()
+        Document.objects.filter(pk=document.pk).update(page_count=len(page_ids))
+        for page_id in page_ids:
+            _enqueue("hdr.page_segment", page_id)
+    return page_ids
+
+
+def page_image_load(page: Page) -> np.ndarray:
+    """The page as read: (H, W) uint8 grey."""
+    with page.image.open("rb") as handle:
+        buffer = np.frombuffer(handle.read(), dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise ValueError(f"page {page.pk}: stored image cannot be decoded")
+    return image
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def documents_reap_stuck(*, older_than: timedelta, max_attempts: int = 3) -> dict[str, int]:
+    """Re-queue documents stuck in processing (a lost task), or fail them after `max_attempts`."""
+    cutoff = timezone.now() - older_than
+    requeued = failed = 0
+    stuck = Document.objects.filter(
+        status=DocumentStatus.PROCESSING, processing_started_at__lt=cutoff
+    ).values_list("pk", "attempts")
+    for document_id, attempts in stuck:
+        if attempts >= max_attempts:
+            document_fail(
+                document_id=document_id,
+                reason=f"processing did not finish after {attempts} attempts",
+            )
+            failed += 1
+            continue
+        with transaction.atomic():
+            updated = Document.objects.filter(
+                pk=document_id, status=DocumentStatus.PROCESSING, processing_started_at__lt=cutoff
+            ).update(status=DocumentStatus.QUEUED)
+            if updated:
+                _enqueue("hdr.document_ingest", document_id)
+                requeued += 1
+    if requeued or failed:
+        logger.warning("reaper: %d documents re-queued, %d failed", requeued, failed)
+    return {"requeued": requeued, "failed": failed}
+
+
+def pipeline_failure_record(*, task_name: str, object_id, reason: str) -> None:
+    """A task gave up: fail the document it worked on (found through the page for page tasks)."""
+    if task_name == "hdr.document_ingest":
+        document_id = object_id
+    else:
+        document_id = (
+            Page.objects.filter(pk=object_id).values_list("document_id", flat=True).first()
+        )
+    if document_id is not None:
+        document_fail(document_id=document_id, reason=reason)

@@ -1,0 +1,259 @@
+"""The documents and batches API: uploads are checked by content, stored once, and read back."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from recognition.models import Batch, Document, DocumentStatus
+from tests.factories import DocumentFactory, FieldFactory, PageFactory, UserFactory, png_bytes
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def clerk(db):
+    return UserFactory(roles=["clerk"])
+
+
+@pytest.fixture
+def api(clerk):
+    client = APIClient()
+    client.force_authenticate(clerk)
+    return client
+
+
+def _upload(name: str, data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def _zip(members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_upload_is_accepted_with_202_and_queued_for_ingest(
+    api, clerk, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api.post("/api/v1/documents/", {"file": _upload("form.png", png_bytes())})
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["url"].endswith(f"/api/v1/documents/{body['id']}/")
+    document = Document.objects.get(pk=body["id"])
+    assert document.owner == clerk and document.file_type == "png"
+    assert document.file.read() == png_bytes()
+    assert len(callbacks) == 1  # the ingest task is sent once the row is committed
+
+
+def test_type_is_decided_by_content_not_by_extension(api):
+    response = api.post("/api/v1/documents/", {"file": _upload("really-a-pdf.png", PDF_BYTES)})
+
+    assert response.status_code == 202
+    assert Document.objects.get().file_type == "pdf"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("notes.txt", b"hello, not a scan", "unsupported file type"),
+        ("empty.png", b"", "empty"),
+    ],
+)
+def test_bad_files_are_refused_with_a_message_and_nothing_stored(api, name, data, message):
+    response = api.post("/api/v1/documents/", {"file": _upload(name, data)})
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+    assert not Document.objects.exists()
+
+
+def test_too_large_files_are_refused(api, settings):
+    settings.HDR_UPLOAD_MAX_BYTES = 100
+
+    response = api.post("/api/v1/documents/", {"file": _upload("big.png", png_bytes())})
+
+    assert response.status_code == 400
+    assert "more than the limit of 100" in response.json()["error"]["message"]
+    assert not Document.objects.exists()
+
+
+def test_missing_file_is_a_400_naming_the_field(api):
+    response = api.post("/api/v1/documents/", {})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("file:")
+
+
+def test_idempotency_key_makes_a_retry_return_the_same_document(api):
+    first = api.post(
+        "/api/v1/documents/", {"file": _upload("a.png", png_bytes())}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    retry = api.post(
+        "/api/v1/documents/", {"file": _upload("a.png", png_bytes())}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    other = api.post(
+        "/api/v1/documents/", {"file": _upload("a.png", png_bytes())}, HTTP_IDEMPOTENCY_KEY="k-2"
+    )
+
+    assert first.status_code == retry.status_code == 202
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry["Idempotent-Replayed"] == "true"
+    assert other.json()["id"] != first.json()["id"]
+    assert Document.objects.count() == 2
+
+
+def test_detail_shows_pages_fields_and_characters(api, clerk):
+    field = FieldFactory(page=PageFactory(document=DocumentFactory(owner=clerk)), name="account")
+
+    response = api.get(f"/api/v1/documents/{field.page.document_id}/")
+
+    assert response.status_code == 200
+    page = response.json()["pages"][0]
+    assert (page["width"], page["height"]) == (80, 60)
+    got = page["fields"][0]
+    assert got["name"] == "account" and got["value"] == "42" and got["kind"] == "digits"
+    assert got["characters"][0] == {"char": "4", "confidence": 0.99, "alternatives": [["9", 0.01]]}
+
+
+def test_a_clerk_never_sees_another_clerks_document(api):
+    theirs = DocumentFactory(owner=UserFactory(roles=["clerk"]))
+
+    assert api.get(f"/api/v1/documents/{theirs.pk}/").status_code == 404
+    assert api.get(f"/api/v1/documents/{theirs.pk}/file").status_code == 404
+    assert api.get(f"/api/v1/documents/{theirs.pk}/export?format=csv").status_code == 404
+    assert api.get("/api/v1/documents/").json()["count"] == 0
+
+
+def test_reviewers_see_every_document(db):
+    DocumentFactory.create_batch(3)
+    api = APIClient()
+    api.force_authenticate(UserFactory(roles=["reviewer"]))
+
+    assert api.get("/api/v1/documents/").json()["count"] == 3
+
+
+def test_list_filters_by_status_and_rejects_unknown_status(api, clerk):
+    DocumentFactory(owner=clerk, status=DocumentStatus.FAILED, error="corrupt")
+    DocumentFactory(owner=clerk, status=DocumentStatus.DONE)
+
+    failed = api.get("/api/v1/documents/?status=failed").json()
+    bad = api.get("/api/v1/documents/?status=lost")
+
+    assert failed["count"] == 1 and failed["results"][0]["error"] == "corrupt"
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("export_format", ["csv", "json"])
+def test_export_per_document(api, clerk, export_format):
+    document = DocumentFactory(owner=clerk)
+    FieldFactory(page=PageFactory(document=document), value="123", name="amount")
+
+    response = api.get(f"/api/v1/documents/{document.pk}/export?format={export_format}")
+
+    assert response.status_code == 200
+    assert f'filename="document-{document.pk}.{export_format}"' in response["Content-Disposition"]
+    text = response.content.decode()
+    if export_format == "csv":
+        header, row = text.strip().splitlines()
+        assert header.startswith("document_id,document_name,page,field_index,field_name")
+        assert ",amount,digits,123," in row
+    else:
+        assert response.json()["fields"][0]["value"] == "123"
+
+
+def test_export_refuses_an_unknown_format(api, clerk):
+    document = DocumentFactory(owner=clerk)
+
+    response = api.get(f"/api/v1/documents/{document.pk}/export?format=xlsx")
+
+    assert response.status_code == 400
+    assert "format must be one of csv, json" in response.json()["error"]["message"]
+
+
+def test_original_file_is_served_to_its_owner(api, clerk):
+    document = DocumentFactory(owner=clerk)
+
+    response = api.get(f"/api/v1/documents/{document.pk}/file")
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == png_bytes()
+
+
+def test_batch_of_files_and_a_zip_becomes_one_document_per_scan(api):
+    archive = _zip({"a.png": png_bytes(), "sub/b.pdf": PDF_BYTES})
+
+    response = api.post(
+        "/api/v1/batches/",
+        {
+            "files": [_upload("c.png", png_bytes()), _upload("scans.zip", archive)],
+            "callback_url": "http://127.0.0.1:9/hook",
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["progress"]["total"] == 3 and body["progress"]["by_status"]["queued"] == 3
+    names = sorted(Document.objects.values_list("original_name", flat=True))
+    assert names == ["c.png", "scans.zip:a.png", "scans.zip:b.pdf"]
+    progress = api.get(f"/api/v1/batches/{body['id']}/").json()["progress"]
+    assert progress["complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("members", "compression", "message"),
+    [
+        (
+            {"../../etc/evil.png": png_bytes(), "notes.txt": b"text"},
+            zipfile.ZIP_STORED,
+            "unsupported file type",
+        ),
+        ({"inner.zip": _zip({"a.png": png_bytes()})}, zipfile.ZIP_STORED, "nested ZIP"),
+        (
+            {"bomb.png": b"\x89PNG\r\n\x1a\n" + bytes(5_000_000)},
+            zipfile.ZIP_DEFLATED,
+            "compression ratio",
+        ),
+        ({}, zipfile.ZIP_STORED, "holds no files"),
+    ],
+)
+def test_bad_zip_archives_are_refused_and_nothing_is_stored(api, members, compression, message):
+    response = api.post(
+        "/api/v1/batches/",
+        {"files": [_upload("scans.zip", _zip(members, compression))]},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+    assert not Document.objects.exists() and not Batch.objects.exists()
+
+
+def test_zip_slip_names_are_display_only(api):
+    response = api.post(
+        "/api/v1/batches/",
+        {"files": [_upload("scans.zip", _zip({"../../../tmp/x.png": png_bytes()}))]},
+        format="multipart",
+    )
+
+    assert response.status_code == 202
+    document = Document.objects.get()
+    assert document.original_name == "scans.zip:x.png"
+    assert ".." not in document.file.name
+
+
+def test_anonymous_callers_are_refused(db):
+    response = APIClient().post("/api/v1/documents/", {"file": _upload("a.png", png_bytes())})
+
+    assert response.status_code == 401
+    assert not Document.objects.exists()
