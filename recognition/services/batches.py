@@ -84,6 +84,8 @@ def batch_webhook_deliver(*, batch_id) -> None:
     try:
         with urllib.request.urlopen(request, timeout=settings.HDR_WEBHOOK_TIMEOUT_S) as response:
             status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
     except (urllib.error.URLError, OSError) as exc:
         Batch.objects.filter(pk=batch.pk).update(webhook_error=str(exc)[:1000])
         raise WebhookDeliveryError(f"webhook to {batch.callback_url} failed: {exc}") from exc
