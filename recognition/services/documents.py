@@ -68,7 +68,6 @@ def document_enqueue(document: Document) -> None:
     transaction.on_commit(lambda: current_app.send_task("hdr.document_ingest", args=[document_id]))
 
 
-@transaction.atomic
 def document_create(
     *,
     owner,
@@ -79,6 +78,8 @@ def document_create(
     """Store an uploaded scan as a queued document; return (document, created).
 
     With an idempotency key, a retry by the same owner returns the first document unchanged.
+    The file is written before the row, outside the transaction, so the database (SQLite's single
+    writer above all) is locked only for the insert; a failed insert removes the file again.
     """
     if idempotency_key:
         existing = Document.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
@@ -96,16 +97,18 @@ def document_create(
     )
     document.file.save("original", ContentFile(upload.data), save=False)
     try:
-        # A savepoint, so a concurrent retry with the same key leaves this transaction usable.
         with transaction.atomic():
             document.save()
+            document_enqueue(document)
     except IntegrityError:
         document.file.delete(save=False)
         existing = Document.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
         return existing, False
-    document_enqueue(document)
+    except BaseException:
+        document.file.delete(save=False)
+        raise
     logger.info("document %s created (%s, %d bytes)", document.id, file_type, document.size)
     return document, True
 
