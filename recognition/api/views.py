@@ -58,7 +58,7 @@ class DocumentListCreateApi(ListAPIView):
         status = serializers.ChoiceField(choices=DocumentStatus.choices, required=False)
         batch = serializers.UUIDField(required=False)
 
-    class InputSerializer(serializers.Serializer):
+    class DocumentUploadSerializer(serializers.Serializer):
         file = serializers.FileField()
 
     def get_queryset(self):
@@ -80,12 +80,12 @@ class DocumentListCreateApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": DocumentUploadSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         responses={202: DocumentSummarySerializer},
     )
     def post(self, request):
-        payload = self.InputSerializer(data=request.data)
+        payload = self.DocumentUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key and len(key) > 255:
@@ -155,15 +155,15 @@ class BatchCreateApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class BatchUploadSerializer(serializers.Serializer):
         files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
         callback_url = serializers.URLField(required=False, allow_blank=True)
 
     @extend_schema(
-        request={"multipart/form-data": InputSerializer}, responses={202: BatchSerializer}
+        request={"multipart/form-data": BatchUploadSerializer}, responses={202: BatchSerializer}
     )
     def post(self, request):
-        payload = self.InputSerializer(
+        payload = self.BatchUploadSerializer(
             data={**request.data.dict(), "files": request.FILES.getlist("files")}
         )
         payload.is_valid(raise_exception=True)
