@@ -1,0 +1,102 @@
+"""Digit recognition throughput: digits/s at batch 1, 64 and 256, ONNX Runtime vs eager torch.
+
+    python bench/digits_throughput.py [--runs 20] [--threads N]
+
+Prints JSON: hardware, versions, and per (engine, batch) the median, spread and digits/s. On a
+machine with CUDA, ONNX Runtime's CUDA provider and torch on the GPU are measured as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from bench._common import emit, summary
+from ml.infer import DigitRecognizer
+
+WEIGHTS = (
+    Path(__file__).resolve().parent.parent / "ml" / "weights" / "digits" / "digits-cnn-v1.onnx"
+)
+BATCHES = (1, 64, 256)
+
+
+def measure(run, batch: np.ndarray, runs: int) -> dict:
+    for _ in range(3):
+        run(batch)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run(batch)
+        seconds.append(time.perf_counter() - started)
+    stats = summary([s * 1000 for s in seconds])
+    return {
+        "batch": len(batch),
+        "ms_per_batch": {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()},
+        "digits_per_s_median": round(len(batch) / (stats["median"] / 1000), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    args = parser.parse_args()
+
+    import torch
+
+    from ml.models import create_model
+
+    rng = np.random.default_rng(0)
+    results = []
+    engines = {
+        "onnxruntime-cpu": DigitRecognizer(
+            WEIGHTS, providers=["CPUExecutionProvider"], threads=args.threads
+        )
+    }
+    if torch.cuda.is_available():
+        engines["onnxruntime-cuda"] = DigitRecognizer(
+            WEIGHTS, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]
+        )
+    for name, recognizer in engines.items():
+        for size in BATCHES:
+            batch = rng.random((size, 1, 28, 28), dtype=np.float32)
+            results.append({"engine": name, **measure(recognizer.logits, batch, args.runs)})
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    # Eager torch with the same architecture (weights do not change the cost).
+    model = create_model("digit_cnn").eval()
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        model.to(device)
+        for size in BATCHES:
+            batch = rng.random((size, 1, 28, 28), dtype=np.float32)
+
+            def run(array, device=device):
+                with torch.inference_mode():
+                    out = model(torch.from_numpy(array).to(device))
+                    if device == "cuda":
+                        torch.cuda.synchronize()
+                    return out
+
+            results.append({"engine": f"torch-eager-{device}", **measure(run, batch, args.runs)})
+
+    emit(
+        {
+            "benchmark": "digits_throughput",
+            "model": WEIGHTS.name,
+            "torch_threads": torch.get_num_threads(),
+            "results": results,
+        }
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

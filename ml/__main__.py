@@ -1,0 +1,7 @@
+"""``python -m ml``: the command line of the digit models."""
+
+import sys
+
+from ml.cli import main
+
+sys.exit(main())

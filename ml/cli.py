@@ -1,0 +1,214 @@
+"""Command line: ``python -m ml {data fetch, train digits, evaluate, export, baselines}``.
+
+Each command parses its flags, calls one library function and prints where the output went.
+Heavy modules (torch, scikit-learn) are imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from ml.errors import MLError
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the MNIST IDX files (default: $HDR_DATA_DIR)",
+    )
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from ml.data.fetch import mnist_fetch
+
+    paths = mnist_fetch(args.dest, mirrors=args.mirror or None, force=args.force)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _cmd_train_digits(args: argparse.Namespace) -> int:
+    from ml.augment import AugmentConfig
+    from ml.training import TrainConfig, train_digits
+
+    augment = (
+        AugmentConfig()
+        if not args.no_augment
+        else AugmentConfig(
+            rotation_deg=0,
+            scale_range=0,
+            shear_deg=0,
+            translate_px=0,
+            elastic_prob=0,
+            thickness_prob=0,
+        )
+    )
+    config = TrainConfig(
+        data_dir=args.data_dir,
+        output_dir=args.output_dir,
+        architecture=args.arch,
+        model_args=json.loads(args.model_args),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        cuda_batch_size=args.cuda_batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        label_smoothing=args.label_smoothing,
+        validation_size=args.validation_size,
+        seed=args.seed,
+        early_stopping_patience=args.patience,
+        augment=augment,
+        train_limit=args.train_limit,
+        device=args.device,
+        amp=not args.no_amp,
+        num_threads=args.threads,
+        dry_run=args.dry_run,
+    )
+    result = train_digits(config)
+    print(
+        json.dumps(
+            {
+                "best_checkpoint": str(result.best_checkpoint),
+                "best_epoch": result.best_epoch,
+                "best_validation_accuracy": result.best_validation_accuracy,
+                "best_validation_loss": result.best_validation_loss,
+                "epochs_run": result.epochs_run,
+                "seconds": result.seconds,
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ml.evaluation.report import evaluate_checkpoint
+
+    summary = evaluate_checkpoint(
+        args.checkpoint,
+        data_dir=args.data_dir,
+        output_dir=args.output_dir,
+        target_error=args.target_error,
+        validation_size=args.validation_size,
+        seed=args.seed,
+    )
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _cmd_baselines(args: argparse.Namespace) -> int:
+    from ml.evaluation.baselines import baselines_run
+
+    summary = baselines_run(
+        data_dir=args.data_dir,
+        output_dir=args.output_dir,
+        train_limit=args.train_limit,
+        seed=args.seed,
+        which=args.which,
+    )
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ml.export import model_export
+
+    card = model_export(
+        args.checkpoint,
+        args.output,
+        report_dir=args.report_dir,
+        version=args.version,
+        training_command=args.training_command,
+    )
+    print(json.dumps(card, indent=1))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m ml``."""
+    parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="data sets").add_subparsers(
+        dest="action", required=True
+    )
+    fetch = data.add_parser("fetch", help="download the four MNIST files with sha256 checks")
+    fetch.add_argument("--dest", required=True, help="folder to write the .gz files into")
+    fetch.add_argument("--mirror", action="append", help="base URL to try (repeatable)")
+    fetch.add_argument("--force", action="store_true", help="download even if present")
+    fetch.set_defaults(func=_cmd_data_fetch)
+
+    train = commands.add_parser("train", help="train a model").add_subparsers(
+        dest="task", required=True
+    )
+    digits = train.add_parser("digits", help="train the digit classifier on MNIST")
+    _add_data_dir(digits)
+    digits.add_argument("--output-dir", default="var/runs/digits")
+    digits.add_argument("--arch", default="digit_cnn", help="registered model name")
+    digits.add_argument("--model-args", default="{}", help="JSON, e.g. '{\"width\": 32}'")
+    digits.add_argument("--epochs", type=int, default=24)
+    digits.add_argument("--batch-size", type=int, default=128)
+    digits.add_argument("--cuda-batch-size", type=int, default=512)
+    digits.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
+    digits.add_argument("--lr", type=float, default=3e-3, help="peak LR at --batch-size")
+    digits.add_argument("--weight-decay", type=float, default=1e-2)
+    digits.add_argument("--schedule", choices=["onecycle", "plateau"], default="onecycle")
+    digits.add_argument("--label-smoothing", type=float, default=0.0)
+    digits.add_argument("--validation-size", type=int, default=5000)
+    digits.add_argument("--seed", type=int, default=0)
+    digits.add_argument("--patience", type=int, default=6, help="early-stopping patience")
+    digits.add_argument("--no-augment", action="store_true")
+    digits.add_argument("--train-limit", type=int, default=None, help="use only N train digits")
+    digits.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    digits.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    digits.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    digits.add_argument("--dry-run", action="store_true", help="one epoch of two batches")
+    digits.set_defaults(func=_cmd_train_digits)
+
+    evaluate = commands.add_parser("evaluate", help="write an evaluation report folder")
+    evaluate.add_argument("checkpoint", help="checkpoint (.pt) written by training")
+    _add_data_dir(evaluate)
+    evaluate.add_argument("--output-dir", required=True)
+    evaluate.add_argument("--target-error", type=float, default=0.0005)
+    evaluate.add_argument("--validation-size", type=int, default=5000)
+    evaluate.add_argument("--seed", type=int, default=0, help="validation split seed")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    baselines = commands.add_parser("baselines", help="k-NN and SVM baselines (scikit-learn)")
+    _add_data_dir(baselines)
+    baselines.add_argument("--output-dir", required=True)
+    baselines.add_argument("--train-limit", type=int, default=None)
+    baselines.add_argument("--seed", type=int, default=0)
+    baselines.add_argument("--which", nargs="+", default=["knn", "svm"], choices=["knn", "svm"])
+    baselines.set_defaults(func=_cmd_baselines)
+
+    export = commands.add_parser("export", help="export a checkpoint to ONNX with its model card")
+    export.add_argument("checkpoint")
+    export.add_argument("--output", required=True, help="path of the .onnx file")
+    export.add_argument("--report-dir", help="evaluation report folder (metrics for the card)")
+    export.add_argument("--version", required=True, help="model version, e.g. digits-cnn-v1")
+    export.add_argument("--training-command", default=None)
+    export.set_defaults(func=_cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except (MLError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Evaluation reports: metrics, calibration, error-reject curves, baselines."""

@@ -1,0 +1,57 @@
+"""The one configuration dataclass of a digit training run."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ml.augment import AugmentConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run; saved into every checkpoint and log.
+
+    ``batch_size`` applies on the CPU; on CUDA ``cuda_batch_size`` is used with the learning
+    rate scaled linearly. ``schedule`` is ``onecycle`` (per-batch one-cycle, ``lr`` is the peak)
+    or ``plateau`` (``lr`` halves when the validation loss stops falling). Early stopping
+    watches the validation loss under both.
+    """
+
+    data_dir: str | None = None
+    output_dir: str = "var/runs/digits"
+    architecture: str = "digit_cnn"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 24
+    batch_size: int = 128
+    cuda_batch_size: int = 512
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9
+    schedule: str = "onecycle"
+    label_smoothing: float = 0.0
+    validation_size: int = 5000
+    seed: int = 0
+    early_stopping_patience: int = 6
+    plateau_patience: int = 2
+    plateau_factor: float = 0.5
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train_limit: int | None = None
+    device: str = "auto"
+    amp: bool = True
+    num_threads: int | None = None
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in {"adamw", "sgd"}:
+            raise ValueError(f"optimizer must be adamw or sgd, got {self.optimizer!r}")
+        if self.schedule not in {"onecycle", "plateau"}:
+            raise ValueError(f"schedule must be onecycle or plateau, got {self.schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-serializable) for logs and checkpoints."""
+        return dataclasses.asdict(self)

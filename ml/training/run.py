@@ -1,0 +1,245 @@
+"""A full digit training run: data, model, optimizer, schedule, early stopping, logs, checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ml.checkpoint import checkpoint_save
+from ml.data.mnist import DigitSet, mnist_load, split_train_validation
+from ml.models import create_model, macs_per_sample, parameter_count
+from ml.training.config import TrainConfig
+from ml.training.loop import evaluate, train_one_epoch
+from ml.training.progress import ProgressBar
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a run left its outputs and how its best epoch scored on validation."""
+
+    output_dir: Path
+    best_checkpoint: Path
+    best_epoch: int
+    best_validation_loss: float
+    best_validation_accuracy: float
+    epochs_run: int
+    seconds: float
+
+
+def device_resolve(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU; other names pass through to torch."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def hardware_describe(device: torch.device) -> str:
+    """One line naming the device the run used (GPU name, or CPU model and thread count)."""
+    if device.type == "cuda":
+        return f"CUDA {torch.cuda.get_device_name(device)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU {cpu}, {torch.get_num_threads()} threads"
+
+
+def digits_to_tensors(digits: DigitSet, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 ``[N,28,28]`` -> float32 ``[N,1,28,28]`` in 0..1 and int64 labels, on ``device``."""
+    images = torch.from_numpy(digits.images).to(device).unsqueeze(1).float().div_(255)
+    return images, torch.from_numpy(digits.labels).to(device)
+
+
+def _make_optimizer(model: torch.nn.Module, config: TrainConfig, lr: float):
+    # No weight decay on BatchNorm and biases: decaying them only fights the normalization.
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=config.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def _log_write(output_dir: Path, rows: list[dict[str, Any]]) -> None:
+    (output_dir / "log.json").write_text(json.dumps(rows, indent=1))
+    with (output_dir / "log.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def train_digits(
+    config: TrainConfig,
+    *,
+    train_set: DigitSet | None = None,
+    validation_set: DigitSet | None = None,
+) -> TrainResult:
+    """Train a digit classifier as ``config`` says and write checkpoints and logs.
+
+    Without explicit sets, MNIST train is read from ``config.data_dir`` (or ``$HDR_DATA_DIR``)
+    and split into train/validation with ``config.seed``. Writes ``best.pt`` (lowest validation
+    loss), ``last.pt``, ``log.json``, ``log.csv`` and ``config.json`` into ``config.output_dir``.
+    """
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    device = device_resolve(config.device)
+    on_cuda = device.type == "cuda"
+    if on_cuda:
+        torch.backends.cudnn.benchmark = True
+
+    if train_set is None or validation_set is None:
+        full = mnist_load(config.data_dir, "train")
+        train_set, validation_set = split_train_validation(
+            full, validation_size=config.validation_size, seed=config.seed
+        )
+    if config.train_limit:
+        train_set = train_set.subset(
+            np.arange(min(config.train_limit, len(train_set))), train_set.name
+        )
+    train_x, train_y = digits_to_tensors(train_set, device)
+    val_x, val_y = digits_to_tensors(validation_set, device)
+
+    model = create_model(config.architecture, **config.model_args).to(device)
+    params, macs = parameter_count(model), macs_per_sample(model)
+    logger.info("%s: %d parameters, %d MACs per digit", config.architecture, params, macs)
+
+    batch_size = config.cuda_batch_size if on_cuda else config.batch_size
+    # Linear scaling rule: a bigger batch takes proportionally bigger steps.
+    lr = config.lr * batch_size / config.batch_size
+    epochs = 1 if config.dry_run else config.epochs
+    max_batches = 2 if config.dry_run else None
+    steps_per_epoch = math.ceil(len(train_set) / batch_size)
+    if max_batches is not None:
+        steps_per_epoch = min(steps_per_epoch, max_batches)
+    optimizer = _make_optimizer(model, config, lr)
+    batch_scheduler = None
+    plateau = None
+    if config.schedule == "onecycle":
+        batch_scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch
+        )
+    else:
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.plateau_factor, patience=config.plateau_patience
+        )
+    amp = config.amp and on_cuda
+    scaler = torch.amp.GradScaler("cuda") if amp and not torch.cuda.is_bf16_supported() else None
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed)
+
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+    data_info = {
+        "train": train_set.name,
+        "train_size": len(train_set),
+        "validation": validation_set.name,
+        "validation_size": len(validation_set),
+        "split_seed": config.seed,
+        "hashes": {**train_set.hashes, **validation_set.hashes},
+    }
+    hardware = hardware_describe(device)
+    rows: list[dict[str, Any]] = []
+    best_loss, best_epoch, best_acc, stale = math.inf, 0, 0.0, 0
+    best_path, last_path = output_dir / "best.pt", output_dir / "last.pt"
+    for epoch in range(1, epochs + 1):
+        epoch_start = time.perf_counter()
+        bar = ProgressBar(steps_per_epoch, f"epoch {epoch}/{epochs}")
+        train_stats = train_one_epoch(
+            model,
+            train_x,
+            train_y,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            generator=generator,
+            augment=config.augment,
+            scheduler=batch_scheduler,
+            scaler=scaler,
+            amp=amp,
+            label_smoothing=config.label_smoothing,
+            max_batches=max_batches,
+            progress=bar,
+        )
+        val_stats = evaluate(model, val_x, val_y, amp=amp)
+        if plateau is not None:
+            plateau.step(val_stats.loss)
+        row = {
+            "epoch": epoch,
+            "lr": optimizer.param_groups[0]["lr"],
+            "train_loss": round(train_stats.loss, 6),
+            "train_accuracy": round(train_stats.accuracy, 6),
+            "val_loss": round(val_stats.loss, 6),
+            "val_accuracy": round(val_stats.accuracy, 6),
+            "seconds": round(time.perf_counter() - epoch_start, 2),
+        }
+        rows.append(row)
+        _log_write(output_dir, rows)
+        bar.close(
+            f"train loss {train_stats.loss:.4f} acc {train_stats.accuracy:.4%} | "
+            f"val loss {val_stats.loss:.4f} acc {val_stats.accuracy:.4%} | {row['seconds']:.0f}s"
+        )
+        metadata = {
+            "config": config.to_dict(),
+            "data": data_info,
+            "epoch": epoch,
+            "metrics": {
+                "validation_loss": val_stats.loss,
+                "validation_accuracy": val_stats.accuracy,
+            },
+            "parameters": params,
+            "macs_per_digit": macs,
+            "hardware": hardware,
+            "train_seconds": round(time.perf_counter() - started, 1),
+        }
+        checkpoint_save(
+            last_path,
+            model,
+            architecture=config.architecture,
+            args=config.model_args,
+            metadata=metadata,
+        )
+        if val_stats.loss < best_loss:
+            best_loss, best_epoch, best_acc, stale = val_stats.loss, epoch, val_stats.accuracy, 0
+            checkpoint_save(
+                best_path,
+                model,
+                architecture=config.architecture,
+                args=config.model_args,
+                metadata=metadata,
+            )
+        else:
+            stale += 1
+            if stale >= config.early_stopping_patience:
+                logger.info("early stop: validation loss flat for %d epochs", stale)
+                break
+    return TrainResult(
+        output_dir=output_dir,
+        best_checkpoint=best_path,
+        best_epoch=best_epoch,
+        best_validation_loss=best_loss,
+        best_validation_accuracy=best_acc,
+        epochs_run=len(rows),
+        seconds=round(time.perf_counter() - started, 1),
+    )

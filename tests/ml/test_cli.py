@@ -1,0 +1,66 @@
+"""`python -m ml` runs end to end on a tiny IDX data folder: dry-run training, then evaluation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ml.data import idx_write
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, mnist_300):
+    """The fixture digits written as the four MNIST IDX files (200 train, 100 test)."""
+    images, labels = mnist_300
+    folder = tmp_path / "mnist"
+    idx_write(folder / "train-images-idx3-ubyte.gz", images[:200], compress=True)
+    idx_write(folder / "train-labels-idx1-ubyte.gz", labels[:200].astype(np.uint8), compress=True)
+    idx_write(folder / "t10k-images-idx3-ubyte", images[200:], compress=False)
+    idx_write(folder / "t10k-labels-idx1-ubyte", labels[200:].astype(np.uint8), compress=False)
+    return folder
+
+
+@pytest.mark.slow
+def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_path):
+    run = tmp_path / "run"
+    train = subprocess.run(
+        [sys.executable, "-m", "ml", "train", "digits", "--data-dir", str(tiny_mnist),
+         "--output-dir", str(run), "--validation-size", "50", "--dry-run", "--threads", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    result = json.loads(train.stdout[train.stdout.index("{") :])
+    assert (run / "log.csv").exists() and (run / "log.json").exists()
+
+    report = tmp_path / "report"
+    evaluate = subprocess.run(
+        [sys.executable, "-m", "ml", "evaluate", result["best_checkpoint"], "--data-dir",
+         str(tiny_mnist), "--output-dir", str(report), "--validation-size", "50"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert evaluate.returncode == 0, evaluate.stderr
+    summary = json.loads((report / "report.json").read_text())
+    assert summary["test_size"] == 100
+    for name in (
+        "confusion.json",
+        "confusion.png",
+        "misclassified.png",
+        "error_reject.json",
+        "error_reject.png",
+    ):
+        assert (report / name).stat().st_size > 0
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "ml", "evaluate", "x.pt", "--data-dir", str(tmp_path / "none"),
+         "--output-dir", str(tmp_path / "r")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert out.returncode == 2
+    assert out.stderr.startswith("error:")
