@@ -16,6 +16,7 @@ from typing import Any
 from recognition.errors import ApplicationError
 from recognition.models import ModelKind, ModelVersion
 from recognition.services.model_versions import (
+    builtin_cards,
     model_version_onnx_path,
     model_versions_register_builtin,
 )
@@ -40,18 +41,19 @@ class ActiveRecognizers:
 
 def _recognizer_load(version: ModelVersion):
     # Imported here: web processes that never read a digit never pay for ONNX Runtime.
-    from ml.infer import DigitRecognizer, StringRecognizer
+    import ml.infer
 
     path = model_version_onnx_path(version)
     if version.kind == ModelKind.DIGITS:
-        return DigitRecognizer(path, temperature=version.temperature)
-    return StringRecognizer(path, temperature=version.temperature)
+        return ml.infer.DigitRecognizer(path, temperature=version.temperature)
+    return ml.infer.StringRecognizer(path, temperature=version.temperature)
 
 
 def recognizers_active() -> ActiveRecognizers:
     """The active digit and string recognizers (None for a kind with no model at all)."""
     versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
-    if len(versions) < len(ModelKind.values):
+    # A kind without an active version gets the committed model, if the code ships one.
+    if any(kind not in versions and builtin_cards(kind) for kind in ModelKind.values):
         model_versions_register_builtin()
         versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
     loaded: dict[str, LoadedModel | None] = {}

@@ -25,6 +25,7 @@ urlpatterns = [
         views.DocumentFileApi.as_view(),
         name="api-document-file",
     ),
+    path("playground/read", views.PlaygroundReadApi.as_view(), name="api-playground-read"),
     path("batches/", views.BatchCreateApi.as_view(), name="api-batches"),
     path("batches/<uuid:batch_id>/", views.BatchDetailApi.as_view(), name="api-batch-detail"),
     path("batches/<uuid:batch_id>/export", views.BatchExportApi.as_view(), name="api-batch-export"),

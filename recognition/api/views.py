@@ -22,6 +22,7 @@ from recognition.selectors.documents import (
     fields_for_export,
 )
 from recognition.services.documents import Upload, batch_create, document_create
+from recognition.services.playground import drawing_read
 
 
 class MeApi(APIView):
@@ -189,4 +190,41 @@ class BatchExportApi(APIView):
             fields_for_export(documents=documents_visible_to(request.user).filter(batch=batch)),
             export_format=request.query_params.get("format", "json"),
             filename=f"batch-{batch.pk}",
+        )
+
+
+class PlaygroundReadApi(APIView):
+    """Read a drawing (PNG) as one digit or as a number, with the confidences."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class DrawingSerializer(serializers.Serializer):
+        image = serializers.FileField()
+        mode = serializers.ChoiceField(choices=["digit", "number"], default="digit")
+
+    @extend_schema(
+        request={"multipart/form-data": DrawingSerializer},
+        responses=inline_serializer(
+            "Reading",
+            {
+                "value": serializers.CharField(),
+                "confidence": serializers.FloatField(allow_null=True),
+                "characters": serializers.ListField(child=serializers.DictField()),
+                "model_version": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request):
+        payload = self.DrawingSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        reading, version = drawing_read(
+            data=payload.validated_data["image"].read(), mode=payload.validated_data["mode"]
+        )
+        return Response(
+            {
+                "value": reading.value,
+                "confidence": reading.confidence,
+                "characters": reading.characters,
+                "model_version": version,
+            }
         )

@@ -1,0 +1,78 @@
+"""The playground reads drawings with the scan pipeline's normalization and models."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from recognition.models import ModelVersion
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def api(db):
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    return client
+
+
+def _drawing(text: str, width: int) -> SimpleUploadedFile:
+    canvas = np.full((120, width), 255, np.uint8)
+    cv2.putText(canvas, text, (10, 95), cv2.FONT_HERSHEY_SIMPLEX, 3.2, 0, 10)
+    return SimpleUploadedFile("pad.png", cv2.imencode(".png", canvas)[1].tobytes(), "image/png")
+
+
+def test_a_drawn_digit_is_read_with_its_confidence_and_alternatives(api):
+    response = api.post("/api/v1/playground/read", {"image": _drawing("7", 120), "mode": "digit"})
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["value"] == "7"
+    assert 0 < body["confidence"] <= 1
+    assert len(body["characters"][0]["alternatives"]) == 2
+    assert body["model_version"] == "digits-cnn-v1"
+    # The committed model was registered and activated on first use.
+    assert ModelVersion.objects.get(kind="digits", is_active=True).version == "digits-cnn-v1"
+
+
+def test_a_drawn_number_is_read_digit_by_digit(api):
+    response = api.post(
+        "/api/v1/playground/read", {"image": _drawing("3 4 7", 420), "mode": "number"}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["value"] == "347"
+    assert [c["char"] for c in body["characters"]] == ["3", "4", "7"]
+
+
+def test_an_empty_pad_reads_nothing(api):
+    blank = SimpleUploadedFile(
+        "pad.png", cv2.imencode(".png", np.full((50, 50), 255, np.uint8))[1].tobytes()
+    )
+
+    response = api.post("/api/v1/playground/read", {"image": blank, "mode": "digit"})
+
+    assert response.status_code == 200
+    assert response.json()["value"] == "" and response.json()["confidence"] is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {"image": SimpleUploadedFile("x.png", b"not an image"), "mode": "digit"},
+            "not a PNG or JPEG",
+        ),
+        ({"image": SimpleUploadedFile("x.png", b"x"), "mode": "poem"}, "mode:"),
+        ({"mode": "digit"}, "image:"),
+    ],
+)
+def test_bad_drawings_are_refused_with_a_message(api, payload, message):
+    response = api.post("/api/v1/playground/read", payload)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
