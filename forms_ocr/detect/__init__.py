@@ -1,0 +1,1 @@
+"""Finding fields on a deskewed page: comb boxes, rectangles and underlines."""

@@ -1,0 +1,1 @@
+"""Page preprocessing: deskew, ink masks (adaptive binarization), line masks."""

@@ -1,0 +1,42 @@
+"""Ink and ruling-line masks of a deskewed page."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from forms_ocr.images import BinaryMask, GrayImage
+
+
+def illumination_normalize(gray: GrayImage) -> GrayImage:
+    """Divide out uneven lighting: the page over its large-scale background, paper -> 255."""
+    background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((31, 31), np.uint8))
+    background = cv2.GaussianBlur(background, (0, 0), 15)
+    normalized = cv2.divide(gray, background, scale=255)
+    return normalized
+
+
+def ink_mask(gray: GrayImage, *, block: int, offset: int = 12) -> BinaryMask:
+    """255 where a pixel is darker than its neighbourhood by more than `offset` grey levels.
+
+    A small offset keeps light ("drop-out") printed borders; speckles are removed afterwards.
+    """
+    block = block | 1
+    mask = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset
+    )
+    # Isolated dots of scan noise: an opening with a 2x2 square removes them, strokes survive.
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+
+
+def line_masks(gray: GrayImage, *, block: int, min_length: int) -> tuple[BinaryMask, BinaryMask]:
+    """(horizontal, vertical) masks of straight strokes at least `min_length` pixels long, from
+    the ink of a (deskewed, illumination-normalized) page."""
+    mask = ink_mask(gray, block=block)
+    horizontal = cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_length, 1))
+    )
+    vertical = cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_length))
+    )
+    return horizontal, vertical

@@ -1,0 +1,75 @@
+"""Pages are read from PNG, JPEG, TIFF and PDF; unreadable files raise a specific error."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+
+from forms_ocr.errors import (
+    CorruptFileError,
+    TooManyPagesError,
+    TooManyPixelsError,
+    UnsupportedFileTypeError,
+)
+from forms_ocr.reading import file_type_detect, pages_read
+
+
+def _png(height=40, width=30, value=200) -> bytes:
+    return cv2.imencode(".png", np.full((height, width), value, np.uint8))[1].tobytes()
+
+
+def _tiff(pages: int) -> bytes:
+    frames = [Image.fromarray(np.full((20, 20), 50 * i, np.uint8)) for i in range(pages)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+def _pdf(pages: int) -> bytes:
+    document = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        document.new_page(200, 300)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_each_supported_type_is_read_as_grey_pages():
+    png = pages_read(_png())
+    tiff = pages_read(_tiff(3))
+    pdf = pages_read(_pdf(2), pdf_dpi=72)
+
+    assert png[0].image.shape == (40, 30) and png[0].image.dtype == np.uint8
+    assert [p.index for p in tiff] == [0, 1, 2]
+    assert int(tiff[2].image[0, 0]) == 100
+    assert len(pdf) == 2 and pdf[0].image.shape == (300, 200)
+
+
+def test_type_comes_from_the_content():
+    assert file_type_detect(_png()) == "png"
+    assert file_type_detect(_pdf(1)) == "pdf"
+    assert file_type_detect(_tiff(1)) == "tiff"
+
+
+@pytest.mark.parametrize(
+    ("data", "kwargs", "error"),
+    [
+        (b"plain text", {}, UnsupportedFileTypeError),
+        (b"", {}, UnsupportedFileTypeError),
+        (_png()[:30], {}, CorruptFileError),
+        (b"%PDF-1.7\n garbage", {}, CorruptFileError),
+        (_tiff(3), {"max_pages": 2}, TooManyPagesError),
+        (_pdf(3), {"max_pages": 2}, TooManyPagesError),
+        (_png(2000, 2000), {"max_pixels": 1_000_000}, TooManyPixelsError),
+    ],
+)
+def test_unreadable_files_raise_a_specific_error_with_a_reason(data, kwargs, error):
+    with pytest.raises(error) as raised:
+        pages_read(data, **kwargs)
+
+    assert raised.value.reason
