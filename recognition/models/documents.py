@@ -99,6 +99,10 @@ def page_image_upload_to(page: Page, filename: str) -> str:
     return f"pages/{page.document_id}/{page.index:04d}.png"
 
 
+def page_crops_upload_to(page: Page, filename: str) -> str:
+    return f"pages/{page.document_id}/{page.index:04d}-crops.npz"
+
+
 class Page(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
     index = models.PositiveIntegerField()
@@ -106,6 +110,8 @@ class Page(models.Model):
     height = models.PositiveIntegerField()
     dpi = models.FloatField(null=True, blank=True)
     image = models.FileField(upload_to=page_image_upload_to, max_length=300)
+    # The normalized crops of every field (an .npz keyed f<index>), from segment to recognize.
+    crops = models.FileField(upload_to=page_crops_upload_to, max_length=300, blank=True)
     skew_deg = models.FloatField(null=True, blank=True)
     quality = models.JSONField(default=dict, blank=True)
     segmented_at = models.DateTimeField(null=True, blank=True)

@@ -19,6 +19,7 @@ from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError
 from recognition.models import Batch, Document, DocumentStatus
+from recognition.services.batches import batch_complete_if_settled
 
 logger = logging.getLogger(__name__)
 
@@ -189,3 +190,6 @@ def document_fail(*, document_id, reason: str) -> None:
         status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
     )
     logger.warning("document %s failed: %s", document_id, reason)
+    batch_id = Document.objects.filter(pk=document_id).values_list("batch_id", flat=True).first()
+    if batch_id:
+        batch_complete_if_settled(batch_id=batch_id)

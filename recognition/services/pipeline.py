@@ -18,9 +18,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from forms_ocr import segment_page
 from forms_ocr.errors import UnreadableFileError
 from forms_ocr.reading import pages_read
-from recognition.models import Document, DocumentStatus, Page
+from recognition.models import Document, DocumentStatus, Field, FieldKind, FieldStatus, Page
+from recognition.reading import FieldReading, comb_field_read, string_read_by_components
+from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
 
 logger = logging.getLogger(__name__)
@@ -99,6 +102,104 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
+
+
+def page_segment(*, page_id: int) -> int:
+    """Find the page's fields, store their crops, and queue recognition; returns the field count.
+
+    A re-run replaces the page's fields, so running it twice leaves the same rows.
+    """
+    page = Page.objects.select_related("document").filter(pk=page_id).first()
+    if page is None or page.document.status in SETTLED:
+        return 0
+    result = segment_page(page_image_load(page), index=page.index)
+    arrays: dict[str, np.ndarray] = {}
+    with transaction.atomic():
+        page.fields.all().delete()
+        for index, found in enumerate(result.fields):
+            field = Field(
+                page=page,
+                index=index,
+                kind=found.kind,
+                bbox=list(found.bbox),
+                boxes=[{"bbox": list(box.bbox), "empty": box.empty} for box in found.boxes],
+            )
+            field.crop.save("crop.png", ContentFile(png_bytes(found.crop)), save=False)
+            field.save()
+            if found.kind == FieldKind.DIGITS:
+                arrays[f"f{index}"] = np.stack([box.normalized for box in found.boxes])
+            else:
+                arrays[f"f{index}"] = found.crop
+        page.crops.save("crops.npz", ContentFile(npz_bytes(arrays)), save=False)
+        page.skew_deg = result.skew_deg
+        page.quality = result.quality.to_json()
+        page.segmented_at = timezone.now()
+        page.recognized_at = None
+        page.save()
+        _enqueue("hdr.page_recognize", page.pk)
+    return len(result.fields)
+
+
+def _field_status(reading: FieldReading, threshold: float) -> str:
+    if reading.confidence is None or reading.confidence < threshold:
+        return FieldStatus.NEEDS_REVIEW
+    return FieldStatus.ACCEPTED
+
+
+def page_recognize(*, page_id: int, recognizers) -> str | None:
+    """Read every field of the page in one batch per model, route each field, and settle the
+    document when this was its last page. Returns the document's status afterwards."""
+    page = Page.objects.select_related("document").filter(pk=page_id).first()
+    if page is None or page.document.status in SETTLED or not page.crops:
+        return None
+    digits = recognizers.digits
+    if digits is None:
+        raise RuntimeError("no digit model is installed")
+    with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    fields = list(page.fields.order_by("index"))
+    threshold = digits.version.accept_threshold
+    for field in fields:
+        crop = arrays[f"f{field.index}"]
+        if field.kind == FieldKind.DIGITS:
+            reading = comb_field_read(
+                digits.recognizer, crop, [box["empty"] for box in field.boxes]
+            )
+        else:
+            # Until a string model is installed, numbers are read digit by digit.
+            reading = string_read_by_components(digits.recognizer, crop)
+        field.value = reading.value
+        field.characters = reading.characters
+        field.confidence = reading.confidence
+        field.status = _field_status(reading, threshold)
+        field.model_version = digits.version
+    with transaction.atomic():
+        Field.objects.bulk_update(
+            fields, ["value", "characters", "confidence", "status", "model_version", "updated_at"]
+        )
+        Page.objects.filter(pk=page.pk).update(recognized_at=timezone.now())
+    return document_route_if_complete(document_id=page.document_id)
+
+
+def document_route_if_complete(*, document_id) -> str | None:
+    """Once every page is read: `needs_review` if any field needs a person, else `done`."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None or document.status in SETTLED:
+            return document.status if document else None
+        pages = document.pages.all()
+        if (
+            pages.count() != document.page_count
+            or pages.filter(recognized_at__isnull=True).exists()
+        ):
+            return document.status
+        review = Field.objects.filter(page__document=document, status=FieldStatus.NEEDS_REVIEW)
+        document.status = DocumentStatus.NEEDS_REVIEW if review.exists() else DocumentStatus.DONE
+        document.finished_at = timezone.now()
+        document.save(update_fields=["status", "finished_at", "updated_at"])
+    if document.batch_id:
+        batch_complete_if_settled(batch_id=document.batch_id)
+    return document.status
 
 
 def documents_reap_stuck(*, older_than: timedelta, max_attempts: int = 3) -> dict[str, int]:

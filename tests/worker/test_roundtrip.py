@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 def test_configured_broker_runs_tasks_on_both_queues(live_worker, settings):
     """Through the broker the settings name (Redis in CI), ping runs on cpu and device_info on gpu."""
-    from worker.tasks import device_info, ping
+    from worker.tasks.maintenance import device_info, ping
 
     pong = ping.delay().get(timeout=60)
     providers = device_info.delay().get(timeout=60)

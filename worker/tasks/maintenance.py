@@ -1,0 +1,40 @@
+"""Housekeeping and diagnostics tasks."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from recognition.services.maintenance import sessions_clear_expired
+from recognition.services.pipeline import documents_reap_stuck
+
+
+@shared_task(name="hdr.ping")
+def ping() -> dict:
+    """Round trip through the broker and a worker: proves the queues are served."""
+    return {"pong": True, "hostname": socket.gethostname(), "pid": os.getpid()}
+
+
+@shared_task(name="hdr.device_info")
+def device_info() -> dict:
+    """Which inference providers this worker has (runs on the gpu queue, so a gpu node answers)."""
+    import onnxruntime
+
+    return {
+        "hostname": socket.gethostname(),
+        "onnxruntime_providers": onnxruntime.get_available_providers(),
+    }
+
+
+@shared_task(name="hdr.sessions_clear_expired")
+def clear_expired_sessions() -> None:
+    sessions_clear_expired()
+
+
+@shared_task(name="hdr.documents_reap_stuck")
+def reap_stuck_documents() -> dict:
+    return documents_reap_stuck(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
