@@ -51,6 +51,7 @@ def main() -> int:
     _manage("collectstatic", "--noinput", "-v", "0")
     print("hdr: demo accounts (role, username / password):", flush=True)
     _manage("demo_users")
+    _manage("seed_demo")
 
     stopping = False
 

@@ -18,8 +18,11 @@ from forms_ocr.synth.digits import DigitImages, digits_from_npz, digits_load
 from forms_ocr.synth.fields import CleanField
 from forms_ocr.synth.truth import PageTruth, TruthBox, TruthField, rect_transform
 
+SAMPLE_DIGITS = Path(__file__).resolve().parent / "data" / "digits_sample.npz"
+
 __all__ = [
     "ALL_DEGRADATIONS",
+    "SAMPLE_DIGITS",
     "DigitImages",
     "PageTruth",
     "SynthPage",

@@ -153,3 +153,20 @@ def test_ingest_command_stores_files_and_reports_refusals(db, tmp_path, capsys):
 
     assert list(Document.objects.values_list("original_name", flat=True)) == ["a.png"]
     assert "b.pdf: refused: b.pdf: unsupported file type" in capsys.readouterr().err
+
+
+def test_seed_demo_queues_synthetic_scans_once(db, capsys):
+    from recognition.services.users import demo_users_ensure
+
+    demo_users_ensure()
+
+    call_command("seed_demo", "--count", "2")
+    call_command("seed_demo", "--count", "2")
+
+    documents = Document.objects.filter(owner__username="clerk")
+    assert sorted(documents.values_list("original_name", flat=True)) == [
+        "demo-form-1.png",
+        "demo-form-2.png",
+    ]
+    assert all(d.file_type == "png" and d.status == DocumentStatus.QUEUED for d in documents)
+    assert "0 demo scans queued for clerk (2 already there)" in capsys.readouterr().out
