@@ -1,0 +1,136 @@
+"""Pipeline throughput: synthetic form pages through ingest, segment and recognize on a real
+worker (prefork, both queues), on the configured database and broker (embedded by default).
+
+    python bench/pipeline_throughput.py [--pages 40] [--concurrency 2]
+
+Prints JSON with hardware, versions, pages per minute (wall clock from the first upload to the
+last settled page) and the per-page latency distribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def worker_stop(worker: subprocess.Popen) -> None:
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+
+    var = Path(tempfile.mkdtemp(prefix="hdr-pipeline-bench-"))
+    os.environ.update(
+        HDR_VAR_DIR=str(var),
+        DEBUG="true",
+        DJANGO_SETTINGS_MODULE="hdrsite.settings",
+        LOG_LEVEL="WARNING",
+    )
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        import psycopg
+
+        name = f"hdr_bench_{uuid.uuid4().hex[:8]}"
+        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = f"{base}/{name}"
+    if os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+        # A database of its own, so no other worker takes these pages.
+        os.environ["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/14"
+
+    import cv2
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from bench._common import emit, summary
+    from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz, digits_load, synth_page
+    from recognition.models import Document, DocumentStatus, Field
+    from recognition.services.documents import Upload, document_create
+
+    call_command("migrate", verbosity=0)
+    owner = get_user_model().objects.create_user("bench")
+    folder = os.environ.get("HDR_DATA_DIR")
+    digits = digits_load(folder) if folder else digits_from_npz(SAMPLE_DIGITS)
+    scans = [
+        cv2.imencode(
+            ".png", synth_page("form", digits, seed=s, degradations=("rotation", "noise")).image
+        )[1].tobytes()
+        for s in range(args.pages)
+    ]
+    settled = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--queues", "cpu,gpu",
+         "--concurrency", str(args.concurrency), "--loglevel", "WARNING", "--hostname", "bench@%h"],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        # Warm the worker (model load) with one page that is not counted.
+        warm, _ = document_create(owner=owner, upload=Upload("warm.png", scans[0]))
+        while not Document.objects.filter(pk=warm.pk, status__in=settled).exists():
+            time.sleep(0.5)
+        started = time.perf_counter()
+        created = {}
+        for index, data in enumerate(scans):
+            document, _ = document_create(owner=owner, upload=Upload(f"page-{index}.png", data))
+            created[document.pk] = time.perf_counter()
+        finished: dict = {}
+        while len(finished) < len(created):
+            for pk in Document.objects.filter(pk__in=list(created), status__in=settled).values_list(
+                "pk", flat=True
+            ):
+                finished.setdefault(pk, time.perf_counter())
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+    finally:
+        worker_stop(worker)
+    failed = Document.objects.filter(pk__in=list(created), status=DocumentStatus.FAILED).count()
+    fields = Field.objects.filter(page__document__in=list(created))
+    boxes = sum(len(f.boxes) for f in fields.filter(kind="digits"))
+
+    latencies = [finished[pk] - created[pk] for pk in created]
+    emit(
+        {
+            "benchmark": "pipeline_throughput",
+            "database": django.db.connection.vendor,
+            "broker": os.environ.get("CELERY_BROKER_URL", "filesystem"),
+            "worker_concurrency": args.concurrency,
+            "pages": len(created),
+            "failed": failed,
+            "fields_per_page": round(fields.count() / len(created), 1),
+            "comb_boxes_per_page": round(boxes / len(created), 1),
+            "wall_seconds": round(wall, 2),
+            "pages_per_minute": round(len(created) / wall * 60, 1),
+            "page_latency_s": {
+                k: round(v, 3) if isinstance(v, float) else v for k, v in summary(latencies).items()
+            },
+        }
+    )
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
