@@ -13,8 +13,15 @@ import pytest
 
 from tests.support.processes import subprocess_database_url, worker_start, worker_stop
 
-# Variables that select a mode; subprocesses that must run on embedded defaults drop them.
-MODE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "HDR_VAR_DIR")
+# Variables that select a mode (or only make sense inside the test process); subprocesses that
+# must run like a fresh machine drop them.
+MODE_VARIABLES = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "HDR_VAR_DIR",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 @pytest.fixture
