@@ -88,6 +88,20 @@ def _resize(image: FloatImage, width: int, height: int) -> FloatImage:
     return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
+def _writing_cut(crop: GrayImage, *, ink_is_dark: bool | None) -> FloatImage | None:
+    """The ink map of the crop cut to the writing's bounding box, or None for an empty crop."""
+    if ink_is_dark is None:
+        ink_is_dark = ink_is_dark_detect(crop)
+    if box_is_empty(crop, ink_is_dark=ink_is_dark):
+        return None
+    ink = ink_map(crop, ink_is_dark=ink_is_dark)
+    bbox = _ink_bbox(ink)
+    if bbox is None:
+        return None
+    y0, y1, x0, x1 = bbox
+    return ink[y0:y1, x0:x1]
+
+
 def crop_normalize_mnist(crop: GrayImage, *, ink_is_dark: bool | None = None) -> FloatImage:
     """Normalize a box crop the way MNIST was made.
 
@@ -97,16 +111,9 @@ def crop_normalize_mnist(crop: GrayImage, *, ink_is_dark: bool | None = None) ->
     empty crop (see :func:`box_is_empty`) gives all zeros.
     """
     out = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
-    if ink_is_dark is None:
-        ink_is_dark = ink_is_dark_detect(crop)
-    if box_is_empty(crop, ink_is_dark=ink_is_dark):
+    digit = _writing_cut(crop, ink_is_dark=ink_is_dark)
+    if digit is None:
         return out
-    ink = ink_map(crop, ink_is_dark=ink_is_dark)
-    bbox = _ink_bbox(ink)
-    if bbox is None:
-        return out
-    y0, y1, x0, x1 = bbox
-    digit = ink[y0:y1, x0:x1]
     height, width = digit.shape
     scale = MNIST_FIT / max(height, width)
     new_h = max(1, min(MNIST_FIT, round(height * scale)))
@@ -136,17 +143,9 @@ def crop_normalize_string(
     """
     if max_width < STRING_MIN_WIDTH or max_width % 4:
         raise ValueError(f"max_width must be a multiple of 4 >= 32, got {max_width}")
-    if ink_is_dark is None:
-        ink_is_dark = ink_is_dark_detect(crop)
-    empty = np.zeros((STRING_HEIGHT, STRING_MIN_WIDTH), dtype=np.float32)
-    if box_is_empty(crop, ink_is_dark=ink_is_dark):
-        return empty
-    ink = ink_map(crop, ink_is_dark=ink_is_dark)
-    bbox = _ink_bbox(ink)
-    if bbox is None:
-        return empty
-    y0, y1, x0, x1 = bbox
-    writing = ink[y0:y1, x0:x1]
+    writing = _writing_cut(crop, ink_is_dark=ink_is_dark)
+    if writing is None:
+        return np.zeros((STRING_HEIGHT, STRING_MIN_WIDTH), dtype=np.float32)
     height, width = writing.shape
     inner_h = STRING_HEIGHT - 2 * STRING_MARGIN
     scale = min(inner_h / height, (max_width - 2 * STRING_MARGIN) / width)
