@@ -276,6 +276,8 @@ HDR_WEBHOOK_SECRET = (
     or hashlib.sha256(f"hdr-webhook:{SECRET_KEY}".encode()).hexdigest()
 )
 HDR_WEBHOOK_TIMEOUT_S = env_float("HDR_WEBHOOK_TIMEOUT_S", 10.0)
+# Allow callback URLs on private, loopback and link-local addresses (refused by default).
+HDR_WEBHOOK_ALLOW_PRIVATE = env_bool("HDR_WEBHOOK_ALLOW_PRIVATE", False)
 # Documents in `processing` longer than this are re-queued (or failed after 3 attempts).
 HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from celery import current_app
@@ -15,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recognition.errors import ApplicationError
 from recognition.models import Batch
 from recognition.selectors.documents import batch_progress
 
@@ -23,6 +27,30 @@ logger = logging.getLogger(__name__)
 
 class WebhookDeliveryError(Exception):
     """The receiver did not accept the webhook; the task retries with backoff."""
+
+
+def callback_url_check(url: str) -> None:
+    """Refuse callback URLs that resolve to private, loopback or link-local addresses.
+
+    A webhook is a request our workers make on a client's behalf; without this check a client
+    could make them reach services inside our network. HDR_WEBHOOK_ALLOW_PRIVATE lifts it for
+    installations whose receivers live on the internal network.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApplicationError("callback_url must be an http or https URL")
+    if settings.HDR_WEBHOOK_ALLOW_PRIVATE:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError as exc:
+        raise ApplicationError(f"callback_url host {parts.hostname!r} does not resolve") from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise ApplicationError(
+                f"callback_url host {parts.hostname!r} is a private or local address ({ip})"
+            )
 
 
 def webhook_signature(body: bytes, *, timestamp: str) -> str:
@@ -66,6 +94,13 @@ def batch_webhook_deliver(*, batch_id) -> None:
     """POST the completion payload to the batch's callback URL; raise WebhookDeliveryError to retry."""
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None or not batch.callback_url or batch.webhook_delivered_at:
+        return
+    try:
+        # Checked again at delivery: the name may resolve elsewhere than when the batch came in.
+        callback_url_check(batch.callback_url)
+    except ApplicationError as exc:
+        Batch.objects.filter(pk=batch.pk).update(webhook_error=exc.message[:1000])
+        logger.warning("batch %s webhook refused: %s", batch.pk, exc.message)
         return
     body = json.dumps(batch_webhook_payload(batch), default=str).encode()
     timestamp = str(int(time.time()))

@@ -19,7 +19,7 @@ from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError
 from recognition.models import Batch, Document, DocumentStatus
-from recognition.services.batches import batch_complete_if_settled
+from recognition.services.batches import batch_complete_if_settled, callback_url_check
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,8 @@ def uploads_expand(uploads: list[Upload]) -> list[Upload]:
 @transaction.atomic
 def batch_create(*, owner, uploads: list[Upload], callback_url: str = "") -> Batch:
     """Create a batch and one queued document per file (ZIPs expanded); all or nothing."""
+    if callback_url:
+        callback_url_check(callback_url)
     files = uploads_expand(uploads)
     batch = Batch.objects.create(owner=owner, callback_url=callback_url)
     for upload in files:

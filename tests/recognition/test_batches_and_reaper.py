@@ -51,7 +51,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    # The receiver listens on loopback, which webhooks refuse unless allowed.
+    settings.HDR_WEBHOOK_ALLOW_PRIVATE = True
     server = Receiver()
     yield server
     server.close()
@@ -116,6 +118,18 @@ def test_webhook_failure_raises_for_retry_and_records_the_error(db, receiver):
     batch_webhook_deliver(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.webhook_delivered_at is not None and batch.webhook_attempts == 2
+
+
+def test_webhook_to_a_private_address_is_refused_at_delivery(db, receiver, settings):
+    batch = _batch_with([DocumentStatus.DONE], callback_url=receiver.url)
+    settings.HDR_WEBHOOK_ALLOW_PRIVATE = False
+
+    batch_webhook_deliver(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert receiver.requests == []
+    assert batch.webhook_delivered_at is None
+    assert "private or local address" in batch.webhook_error
 
 
 def test_reaper_requeues_stuck_documents_and_fails_them_after_three_attempts(

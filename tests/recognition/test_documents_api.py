@@ -189,7 +189,8 @@ def test_original_file_is_served_to_its_owner(api, clerk):
     assert b"".join(response.streaming_content) == png_bytes()
 
 
-def test_batch_of_files_and_a_zip_becomes_one_document_per_scan(api):
+def test_batch_of_files_and_a_zip_becomes_one_document_per_scan(api, settings):
+    settings.HDR_WEBHOOK_ALLOW_PRIVATE = True
     archive = _zip({"a.png": png_bytes(), "sub/b.pdf": PDF_BYTES})
 
     response = api.post(
@@ -208,6 +209,27 @@ def test_batch_of_files_and_a_zip_becomes_one_document_per_scan(api):
     assert names == ["c.png", "scans.zip:a.png", "scans.zip:b.pdf"]
     progress = api.get(f"/api/v1/batches/{body['id']}/").json()["progress"]
     assert progress["complete"] is False
+
+
+@pytest.mark.parametrize(
+    "callback_url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://10.1.2.3/hook",
+        "http://[::1]/hook",
+        "ftp://example.com/x",
+    ],
+)
+def test_callback_urls_to_private_addresses_are_refused(api, callback_url):
+    response = api.post(
+        "/api/v1/batches/",
+        {"files": [_upload("a.png", png_bytes())], "callback_url": callback_url},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert "callback_url" in response.json()["error"]["message"]
+    assert not Batch.objects.exists() and not Document.objects.exists()
 
 
 @pytest.mark.parametrize(
