@@ -131,6 +131,41 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_strings(args: argparse.Namespace) -> int:
+    from ml.strings.train import StringTrainConfig, train_strings
+
+    config = StringTrainConfig(
+        data_dir=args.data_dir,
+        output_dir=args.output_dir,
+        model_args=json.loads(args.model_args),
+        steps=args.steps,
+        time_budget_s=args.time_budget,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        cheque_fraction=args.cheque_fraction,
+        eval_every=args.eval_every,
+        seed=args.seed,
+        num_threads=args.threads,
+        dry_run=args.dry_run,
+    )
+    print(train_strings(config))
+    return 0
+
+
+def _cmd_strings_export(args: argparse.Namespace) -> int:
+    from ml.strings.export import string_model_export
+
+    card = string_model_export(
+        args.checkpoint,
+        args.output,
+        data_dir=args.data_dir,
+        version=args.version,
+        training_command=args.training_command,
+    )
+    print(json.dumps(card["test_metrics"], indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m ml``."""
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__.splitlines()[0])
@@ -173,6 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
     digits.add_argument("--dry-run", action="store_true", help="one epoch of two batches")
     digits.set_defaults(func=_cmd_train_digits)
 
+    strings_train = train.add_parser("strings", help="train the CTC digit-string model")
+    _add_data_dir(strings_train)
+    strings_train.add_argument("--output-dir", default="var/runs/strings")
+    strings_train.add_argument("--model-args", default="{}", help="JSON, e.g. '{\"width\": 16}'")
+    strings_train.add_argument("--steps", type=int, default=6000)
+    strings_train.add_argument("--time-budget", type=float, default=None, help="seconds")
+    strings_train.add_argument("--batch-size", type=int, default=48)
+    strings_train.add_argument("--lr", type=float, default=2e-3)
+    strings_train.add_argument("--cheque-fraction", type=float, default=0.5)
+    strings_train.add_argument("--eval-every", type=int, default=250)
+    strings_train.add_argument("--seed", type=int, default=0)
+    strings_train.add_argument("--threads", type=int, default=None)
+    strings_train.add_argument("--dry-run", action="store_true", help="three steps")
+    strings_train.set_defaults(func=_cmd_train_strings)
+
     evaluate = commands.add_parser("evaluate", help="write an evaluation report folder")
     evaluate.add_argument("checkpoint", help="checkpoint (.pt) written by training")
     _add_data_dir(evaluate)
@@ -197,6 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--version", required=True, help="model version, e.g. digits-cnn-v1")
     export.add_argument("--training-command", default=None)
     export.set_defaults(func=_cmd_export)
+
+    strings = commands.add_parser("strings", help="digit-string model").add_subparsers(
+        dest="action", required=True
+    )
+    strings_export = strings.add_parser("export", help="ONNX, parity, test metrics, model card")
+    strings_export.add_argument("checkpoint")
+    strings_export.add_argument("--output", required=True, help="path of the .onnx file")
+    strings_export.add_argument("--version", required=True, help="e.g. strings-crnn-v1")
+    strings_export.add_argument("--training-command", default=None)
+    _add_data_dir(strings_export)
+    strings_export.set_defaults(func=_cmd_strings_export)
     return parser
 
 
