@@ -46,7 +46,8 @@ def _recognizer_load(version: ModelVersion):
     path = model_version_onnx_path(version)
     if version.kind == ModelKind.DIGITS:
         return ml.infer.DigitRecognizer(path, temperature=version.temperature)
-    return ml.infer.StringRecognizer(path, temperature=version.temperature)
+    # The string recognizer calibrates with the temperature of its own model card.
+    return ml.infer.StringRecognizer(path)
 
 
 def recognizers_active() -> ActiveRecognizers:
