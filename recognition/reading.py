@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forms_ocr.components import ink_components_split
-from forms_ocr.normalize import crop_normalize_mnist
+from forms_ocr.normalize import crop_normalize_mnist, crop_normalize_string
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,37 @@ def string_read_by_components(recognizer, crop: np.ndarray) -> FieldReading:
         return FieldReading(value="", characters=[], confidence=None)
     batch = np.stack([crop_normalize_mnist(c.crop) for c in components])
     return readings_to_field(recognizer.predict(batch))
+
+
+def strings_read(recognizer, crops: list[np.ndarray]) -> list[FieldReading]:
+    """Read written numbers with the string model, one batch for all crops (uint8 grey, any
+    polarity). The n-best list gives each character's alternatives where the candidates differ
+    from the reading at that position only."""
+    if not crops:
+        return []
+    readings = recognizer.recognize([crop_normalize_string(crop) for crop in crops])
+    fields = []
+    for reading in readings:
+        characters = []
+        for position, (char, confidence) in enumerate(
+            zip(reading.text, reading.char_confidences, strict=True)
+        ):
+            alternatives = [
+                [candidate.text[position], round(candidate.score, 6)]
+                for candidate in reading.n_best[1:]
+                if len(candidate.text) == len(reading.text)
+                and candidate.text[position] != char
+                and candidate.text[:position] + candidate.text[position + 1 :]
+                == reading.text[:position] + reading.text[position + 1 :]
+            ]
+            characters.append(
+                {"char": char, "confidence": round(confidence, 6), "alternatives": alternatives}
+            )
+        fields.append(
+            FieldReading(
+                value=reading.text,
+                characters=characters,
+                confidence=round(reading.field_confidence, 6) if reading.text else None,
+            )
+        )
+    return fields

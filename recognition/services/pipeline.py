@@ -22,7 +22,12 @@ from forms_ocr import segment_page
 from forms_ocr.errors import UnreadableFileError
 from forms_ocr.reading import pages_read
 from recognition.models import Document, DocumentStatus, Field, FieldKind, FieldStatus, Page
-from recognition.reading import FieldReading, comb_field_read, string_read_by_components
+from recognition.reading import (
+    FieldReading,
+    comb_field_read,
+    string_read_by_components,
+    strings_read,
+)
 from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
 
@@ -158,21 +163,35 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
     with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         arrays = {key: stored[key] for key in stored.files}
     fields = list(page.fields.order_by("index"))
-    threshold = digits.version.accept_threshold
+    strings = recognizers.strings
+    string_fields = [f for f in fields if f.kind == FieldKind.STRING]
+    string_readings: dict[int, FieldReading] = {}
+    if strings is not None:
+        crops = [arrays[f"f{field.index}"] for field in string_fields]
+        string_readings = dict(
+            zip(
+                (f.index for f in string_fields),
+                strings_read(strings.recognizer, crops),
+                strict=True,
+            )
+        )
     for field in fields:
         crop = arrays[f"f{field.index}"]
+        model = digits
         if field.kind == FieldKind.DIGITS:
             reading = comb_field_read(
                 digits.recognizer, crop, [box["empty"] for box in field.boxes]
             )
+        elif strings is not None:
+            reading, model = string_readings[field.index], strings
         else:
-            # Until a string model is installed, numbers are read digit by digit.
+            # Without a string model, numbers are read digit by digit.
             reading = string_read_by_components(digits.recognizer, crop)
         field.value = reading.value
         field.characters = reading.characters
         field.confidence = reading.confidence
-        field.status = _field_status(reading, threshold)
-        field.model_version = digits.version
+        field.status = _field_status(reading, model.version.accept_threshold)
+        field.model_version = model.version
     with transaction.atomic():
         Field.objects.bulk_update(
             fields, ["value", "characters", "confidence", "status", "model_version", "updated_at"]

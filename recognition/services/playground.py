@@ -8,7 +8,12 @@ import numpy as np
 from forms_ocr.normalize import box_is_empty, crop_normalize_mnist
 from recognition.errors import ApplicationError
 from recognition.inference import recognizers_active, require
-from recognition.reading import FieldReading, readings_to_field, string_read_by_components
+from recognition.reading import (
+    FieldReading,
+    readings_to_field,
+    string_read_by_components,
+    strings_read,
+)
 
 MAX_DRAWING_BYTES = 2 * 1024 * 1024
 MAX_DRAWING_PIXELS = 4_000_000
@@ -32,10 +37,15 @@ def drawing_read(*, data: bytes, mode: str) -> tuple[FieldReading, str]:
     if mode not in ("digit", "number"):
         raise ApplicationError("mode must be 'digit' or 'number'")
     image = drawing_decode(data)
-    digits = require(recognizers_active().digits, "digit")
+    recognizers = recognizers_active()
+    digits = require(recognizers.digits, "digit")
     if box_is_empty(image):
         return FieldReading(value="", characters=[], confidence=None), digits.version.version
     if mode == "digit":
         reading = readings_to_field(digits.recognizer.predict(crop_normalize_mnist(image)[None]))
         return reading, digits.version.version
+    if recognizers.strings is not None:
+        return strings_read(recognizers.strings.recognizer, [image])[
+            0
+        ], recognizers.strings.version.version
     return string_read_by_components(digits.recognizer, image), digits.version.version

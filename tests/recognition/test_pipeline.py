@@ -44,7 +44,7 @@ def test_a_form_is_segmented_read_and_routed(db):
     combs = [f for f in fields if f.kind == "digits"]
     assert len(combs) >= 0.8 * len(truth_combs)
     assert all(f.status in (FieldStatus.ACCEPTED, FieldStatus.NEEDS_REVIEW) for f in fields)
-    assert all(f.model_version.version == "digits-cnn-v1" for f in fields)
+    assert all(f.model_version.version == "digits-cnn-v1" for f in combs)
     # Fields accepted without review were read right: compare with the truth at the same place.
     by_place = {tuple(f.bbox): f.value.replace(" ", "") for f in truth_combs}
     accepted = [f for f in combs if f.status == FieldStatus.ACCEPTED]
@@ -98,3 +98,38 @@ def test_an_empty_page_is_done_with_no_fields(db):
     document.refresh_from_db()
     assert document.status == DocumentStatus.DONE
     assert not Field.objects.exists()
+
+
+@pytest.mark.slow
+def test_string_fields_are_read_by_the_active_string_model(db, tmp_path):
+    """With a string model active, string fields are read by it and routed on its threshold."""
+    import json
+
+    from ml.models import create_model
+    from ml.strings.export import string_onnx_export
+    from recognition.models import FieldKind, ModelKind, ModelVersion
+    from recognition.services.model_versions import model_version_activate
+
+    onnx_path = tmp_path / "strings-test.onnx"
+    string_onnx_export(create_model("string_crnn").eval(), onnx_path)
+    onnx_path.with_suffix(".json").write_text(
+        json.dumps({"version": "strings-test", "accept_threshold": 0.5})
+    )
+    version = ModelVersion.objects.create(
+        kind=ModelKind.STRINGS,
+        version="strings-test",
+        onnx_path=str(onnx_path),
+        accept_threshold=0.5,
+    )
+    model_version_activate(model_version=version)
+    data, _ = synthetic_form_png(seed=6)
+    document, _ = document_create(owner=UserFactory(), upload=Upload("form.png", data))
+
+    _run_pipeline(document.pk)
+
+    strings = Field.objects.filter(page__document=document, kind=FieldKind.STRING)
+    assert strings.exists()
+    for field in strings:
+        assert field.model_version == version
+        assert len(field.characters) == len(field.value)
+        assert field.status in (FieldStatus.ACCEPTED, FieldStatus.NEEDS_REVIEW)
