@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     segment.add_argument("--dpi", type=int, default=300, help="PDF rendering resolution")
     segment.set_defaults(func=_segment)
     synth = commands.add_parser("synth", help="generate synthetic scans with ground truth")
-    synth.add_argument("--kind", choices=["form"], default="form")
+    synth.add_argument("--kind", choices=["form", "cheque"], default="form")
     synth.add_argument("--n", type=int, default=10)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--digits", help="folder of MNIST IDX files (default: $HDR_DATA_DIR)")

@@ -33,8 +33,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-# Cheques (patterned background, courtesy amount, date, account number) are not generated yet.
-KINDS = ("form",)
+KINDS = ("form", "cheque")
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,16 @@ def synth_page(
     degradations: tuple[str, ...] = ALL_DEGRADATIONS,
     max_angle: float = 10.0,
 ) -> SynthPage:
-    """Generate one page of ``kind`` (``form``) at ``dpi``; same seed, same page."""
+    """Generate one page of ``kind`` (``form`` or ``cheque``) at ``dpi``; same seed, same page."""
     rng = np.random.default_rng(seed)
     if kind == "form":
         from forms_ocr.synth.form import form_draw
 
         clean, fields = form_draw(rng, digits, dpi=dpi, degradations=degradations)
+    elif kind == "cheque":
+        from forms_ocr.synth.cheque import cheque_draw
+
+        clean, fields = cheque_draw(rng, digits, dpi=dpi, degradations=degradations)
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     degraded = page_degrade(clean, rng, degradations, max_angle=max_angle)
