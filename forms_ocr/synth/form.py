@@ -53,8 +53,9 @@ def form_draw(
         top = y + (round(label_h * 1.8) if label_above else 0)
         for label_index in range(int(rng.integers(1, 3))):
             label = str(rng.choice(LABELS))
+            label_end = x
             if label_above:
-                text_draw(page, label, x, y + label_h, label_h, 25.0)
+                label_end = x + text_draw(page, label, x, y + label_h, label_h, 25.0)
             else:
                 x += text_draw(page, label, x, top + field_h // 2 + label_h // 2, label_h, 25.0)
                 x += round(rng.uniform(30, 60) * unit)
@@ -66,7 +67,7 @@ def form_draw(
             if field is None:
                 break
             fields.append(field)
-            x = field.x + field.w + round(rng.uniform(80, 160) * unit)
+            x = max(field.x + field.w, label_end) + round(rng.uniform(80, 160) * unit)
             if width - margin - x < 500 * unit:
                 break
         y += row_h + round(rng.uniform(90, 160) * unit)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from forms_ocr.errors import (
     CorruptFileError,
+    EncryptedFileError,
     TooManyPagesError,
     TooManyPixelsError,
     UnsupportedFileTypeError,
@@ -39,6 +40,35 @@ def _pdf(pages: int) -> bytes:
     return buffer.getvalue()
 
 
+def _encrypted_pdf() -> bytes:
+    """A one-page PDF under the standard security handler whose empty password is wrong.
+
+    PDFium cannot write encrypted files, so the objects are written by hand; the /O and /U
+    entries are arbitrary, which makes every password (the empty one included) fail.
+    """
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>",
+        b"<< /Filter /Standard /V 1 /R 2 /O <"
+        + b"11" * 32
+        + b"> /U <"
+        + b"22" * 32
+        + b"> /P -4 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<" % (len(objects) + 1)
+    out += b"00" * 16 + b"> <" + b"00" * 16 + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
 def test_each_supported_type_is_read_as_grey_pages():
     png = pages_read(_png())
     tiff = pages_read(_tiff(3))
@@ -63,6 +93,7 @@ def test_type_comes_from_the_content():
         (b"", {}, UnsupportedFileTypeError),
         (_png()[:30], {}, CorruptFileError),
         (b"%PDF-1.7\n garbage", {}, CorruptFileError),
+        (_encrypted_pdf(), {}, EncryptedFileError),
         (_tiff(3), {"max_pages": 2}, TooManyPagesError),
         (_pdf(3), {"max_pages": 2}, TooManyPagesError),
         (_png(2000, 2000), {"max_pixels": 1_000_000}, TooManyPixelsError),
