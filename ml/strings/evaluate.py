@@ -66,3 +66,27 @@ def routing_score(
         "review_fraction": 1 - len(kept) / max(1, len(readings)),
         "accepted_accuracy": float(np.mean(kept)) if kept else 0.0,
     }
+
+
+def field_temperature_fit(
+    logits: Sequence[np.ndarray],
+    truths: Sequence[str],
+    temperatures: Sequence[float] = (0.7, 1.0, 1.3, 1.6, 2.0, 2.5),
+) -> tuple[float, dict[float, float]]:
+    """Choose the temperature whose field confidences best predict exact reads (validation only).
+
+    ``logits`` holds one ``[T_i, 11]`` array per string. The score is the binary cross-entropy
+    between the beam-search field confidence and whether the reading is right. Returns the best
+    temperature and the loss of each one tried.
+    """
+    from ml.strings.decode import ctc_beam_decode
+
+    losses = {}
+    for temperature in temperatures:
+        total = 0.0
+        for own, truth in zip(logits, truths, strict=True):
+            reading = ctc_beam_decode(own, temperature=temperature)
+            p = min(max(reading.field_confidence, 1e-6), 1 - 1e-6)
+            total -= np.log(p) if reading.text == truth else np.log(1 - p)
+        losses[float(temperature)] = total / max(1, len(truths))
+    return min(losses, key=losses.get), losses

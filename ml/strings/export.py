@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,13 @@ import torch
 from ml.checkpoint import checkpoint_load
 from ml.data.mnist import mnist_load, split_train_validation
 from ml.export import OPSET, onnx_parity
-from ml.strings.evaluate import review_threshold_choose, routing_score, strings_score
-from ml.strings.generate import StringGenerator
+from ml.strings.evaluate import (
+    field_temperature_fit,
+    review_threshold_choose,
+    routing_score,
+    strings_score,
+)
+from ml.strings.generate import PLAIN_STYLE, StringGenerator
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,7 @@ def string_model_export(
     training_command: str | None = None,
     test_per_length: int = 100,
     cheque_strings: int = 600,
+    validation_strings: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Export, then measure on generated test strings (MNIST test digits) and write the card.
@@ -70,16 +78,19 @@ def string_model_export(
     )
     validation = StringGenerator(
         validation_set.images, validation_set.labels, seed=seed + 11, cheque_fraction=0.5
-    ).batch(1000)
+    ).batch(validation_strings)
+    val_logits, val_frames = recognizer.logits([s.image for s in validation])
+    own_logits = [val_logits[i, : int(f)] for i, f in enumerate(val_frames)]
+    temperature, temperature_losses = field_temperature_fit(
+        own_logits[:400], [s.text for s in validation[:400]]
+    )
+    recognizer.temperature = temperature
     val_readings = recognizer.recognize([s.image for s in validation])
     threshold = review_threshold_choose(val_readings, 0.05)
+    val_metrics = strings_score(val_readings, [s.text for s in validation])
     test_digits = mnist_load(data_dir, "test")
     plain = []
     for length in range(1, 13):
-        from dataclasses import replace
-
-        from ml.strings.generate import PLAIN_STYLE
-
         style = replace(PLAIN_STYLE, min_length=length, max_length=length)
         plain += StringGenerator(
             test_digits.images, test_digits.labels, seed=seed + 100 + length, style=style
@@ -104,16 +115,29 @@ def string_model_export(
         "preprocessing": payload["preprocessing"],
         "classes": payload["classes"],
         "training_data": payload.get("data"),
-        "training_config": config,
+        # The data folder is machine-specific; the card names the variable that supplies it.
+        "training_config": {**config, "data_dir": "$HDR_DATA_DIR"},
         "training_steps": payload.get("step"),
         "training_seconds": payload.get("train_seconds"),
         "training_command": training_command,
         "hardware": payload.get("hardware"),
-        "temperature": 1.0,
+        "kind": "string",
+        "temperature": temperature,
+        "calibration": {
+            "method": "temperature on the logits minimizing the cross-entropy between field confidence and exact read",
+            "fitted_on": "400 validation strings (MNIST train validation digits)",
+            "losses": temperature_losses,
+        },
+        "validation_metrics": {
+            "strings": val_metrics.strings,
+            "accuracy": val_metrics.accuracy,
+            "cer": val_metrics.cer,
+        },
         "accept_threshold": threshold,
         "accept_threshold_rule": "field confidence quantile sending 5% of validation strings to review",
         "decoding": "prefix beam search, beam 8; field confidence = string probability",
         "onnx_parity_max_abs_diff": parity,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "test_metrics": {
             "test_data": "generated strings from MNIST test digits",
             "plain": {

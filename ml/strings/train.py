@@ -69,6 +69,8 @@ class StringTrainConfig:
     seed: int = 0
     num_threads: int | None = None
     dry_run: bool = False
+    # Continue from the weights of an earlier checkpoint of the same architecture (fine-tuning).
+    init_checkpoint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for logs and checkpoints."""
@@ -153,6 +155,10 @@ def train_strings(config: StringTrainConfig) -> Path:
         validation_set.images, validation_set.labels, seed=config.seed + 1, cheque_fraction=0.5
     ).batch(validation_count)
     model = create_model(config.architecture, **config.model_args)
+    if config.init_checkpoint:
+        state = torch.load(config.init_checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["state_dict"])
+        logger.info("initialised from %s", config.init_checkpoint)
     params = parameter_count(model)
     logger.info("%s: %d parameters", config.architecture, params)
     decay = [p for p in model.parameters() if p.ndim > 1]
