@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from importlib import metadata
 
 
@@ -58,3 +59,20 @@ def summary(values: list[float]) -> dict:
 
 def emit(figures: dict) -> None:
     print(json.dumps({"environment": environment(), **figures}, indent=2))
+
+
+def batch_timing(run, batch, runs: int, *, unit: str, warmup: int = 3) -> dict:
+    """Time `run(batch)` `runs` times after `warmup` calls: ms per batch and `unit`s per second."""
+    for _ in range(warmup):
+        run(batch)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run(batch)
+        seconds.append(time.perf_counter() - started)
+    stats = summary([s * 1000 for s in seconds])
+    return {
+        "batch": len(batch),
+        "ms_per_batch": {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()},
+        f"{unit}_per_s_median": round(len(batch) / (stats["median"] / 1000), 1),
+    }

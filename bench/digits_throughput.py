@@ -10,36 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from bench._common import emit, summary
+from bench._common import batch_timing, emit
 from ml.infer import DigitRecognizer
 
 WEIGHTS = (
     Path(__file__).resolve().parent.parent / "ml" / "weights" / "digits" / "digits-cnn-v1.onnx"
 )
 BATCHES = (1, 64, 256)
-
-
-def measure(run, batch: np.ndarray, runs: int) -> dict:
-    for _ in range(3):
-        run(batch)
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run(batch)
-        seconds.append(time.perf_counter() - started)
-    stats = summary([s * 1000 for s in seconds])
-    return {
-        "batch": len(batch),
-        "ms_per_batch": {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()},
-        "digits_per_s_median": round(len(batch) / (stats["median"] / 1000), 1),
-    }
 
 
 def main() -> int:
@@ -66,7 +49,9 @@ def main() -> int:
     for name, recognizer in engines.items():
         for size in BATCHES:
             batch = rng.random((size, 1, 28, 28), dtype=np.float32)
-            results.append({"engine": name, **measure(recognizer.logits, batch, args.runs)})
+            results.append(
+                {"engine": name, **batch_timing(recognizer.logits, batch, args.runs, unit="digits")}
+            )
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,7 +70,12 @@ def main() -> int:
                         torch.cuda.synchronize()
                     return out
 
-            results.append({"engine": f"torch-eager-{device}", **measure(run, batch, args.runs)})
+            results.append(
+                {
+                    "engine": f"torch-eager-{device}",
+                    **batch_timing(run, batch, args.runs, unit="digits"),
+                }
+            )
 
     emit(
         {

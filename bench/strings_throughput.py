@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import emit, summary
+from bench._common import batch_timing, emit
 from ml.infer import StringRecognizer
 from ml.strings.fixtures import string_fixture_read
 
@@ -24,21 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "ml" / "weights" / "strings" / "strings-crnn-v1.onnx"
 FIXTURE = ROOT / "tests" / "ml" / "strings" / "fixtures" / "strings_80.npz"
 BATCHES = (1, 64)
-
-
-def measure(run, strips: list, runs: int) -> dict:
-    run(strips)
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run(strips)
-        seconds.append(time.perf_counter() - started)
-    stats = summary([s * 1000 for s in seconds])
-    return {
-        "batch": len(strips),
-        "ms_per_batch": {k: round(v, 3) if isinstance(v, float) else v for k, v in stats.items()},
-        "strings_per_s_median": round(len(strips) / (stats["median"] / 1000), 1),
-    }
 
 
 def main() -> int:
@@ -52,10 +36,15 @@ def main() -> int:
     results = []
     for size in BATCHES:
         batch = (strips * (size // len(strips) + 1))[:size]
-        results.append({"stage": "model", **measure(recognizer.logits, batch, args.runs)})
+        results.append(
+            {"stage": "model", **batch_timing(recognizer.logits, batch, args.runs, unit="strings")}
+        )
         read = lambda b: recognizer.recognize(b, beam_width=args.beam)  # noqa: E731
         results.append(
-            {"stage": f"model+decode(beam {args.beam})", **measure(read, batch, args.runs)}
+            {
+                "stage": f"model+decode(beam {args.beam})",
+                **batch_timing(read, batch, args.runs, unit="strings"),
+            }
         )
     emit(
         {
