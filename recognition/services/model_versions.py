@@ -27,16 +27,10 @@ def builtin_cards(kind: str) -> list[tuple[Path, dict]]:
     return found
 
 
-def _card_number(card: dict, *names: str, default: float) -> float:
-    for name in names:
-        value = card.get(name)
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, dict):  # e.g. {"calibration": {"temperature": ...}}
-            for inner in names:
-                if isinstance(value.get(inner), int | float):
-                    return float(value[inner])
-    return default
+def _card_temperature(card: dict) -> float:
+    """The calibration temperature: top level (string cards) or under "calibration" (digit cards)."""
+    value = card.get("temperature", card.get("calibration", {}).get("temperature"))
+    return float(value) if isinstance(value, int | float) else 1.0
 
 
 @transaction.atomic
@@ -52,10 +46,8 @@ def model_versions_register_builtin() -> list[ModelVersion]:
                 defaults={
                     "onnx_path": str(onnx_path.relative_to(WEIGHTS_DIR)),
                     "card": card,
-                    "temperature": _card_number(card, "temperature", "calibration", default=1.0),
-                    "accept_threshold": _card_number(
-                        card, "accept_threshold", "routing", default=0.99
-                    ),
+                    "temperature": _card_temperature(card),
+                    "accept_threshold": float(card.get("accept_threshold", 0.99)),
                 },
             )
             registered.append(version)
