@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "recognition.context.roles",
             ],
         },
     },
@@ -202,6 +203,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "recognition.models.DocumentStatus.choices",
         "FieldStatusEnum": "recognition.models.FieldStatus.choices",
+        "ReviewModeEnum": [("field", "field"), ("api", "api")],
+        "PlaygroundModeEnum": [("digit", "digit"), ("number", "number")],
     },
 }
 
@@ -280,6 +283,11 @@ HDR_WEBHOOK_TIMEOUT_S = env_float("HDR_WEBHOOK_TIMEOUT_S", 10.0)
 HDR_WEBHOOK_ALLOW_PRIVATE = env_bool("HDR_WEBHOOK_ALLOW_PRIVATE", False)
 # Documents in `processing` longer than this are re-queued (or failed after 3 attempts).
 HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
+
+# Review: the share of auto-accepted fields also sent to review, to measure their real error.
+HDR_REVIEW_SAMPLE_RATE = env_float("HDR_REVIEW_SAMPLE_RATE", 0.02)
+# How long a reviewer holds a field they opened before another reviewer may take it.
+HDR_REVIEW_CLAIM_S = env_int("HDR_REVIEW_CLAIM_S", 300)
 
 # How long /healthz waits for the broker and for workers to answer.
 HDR_HEALTH_TIMEOUT_S = env_float("HDR_HEALTH_TIMEOUT_S", 1.5)

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("HDR_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+# Quality sampling is proved by its own tests; elsewhere an accepted field stays accepted.
+os.environ.setdefault("HDR_REVIEW_SAMPLE_RATE", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-key-4f0c2a7e9b1d8c6e3a5f7b9d1e2c4a6b8d0f1e3c5a7")
 
 from hdrsite.settings import *  # noqa: F403

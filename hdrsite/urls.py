@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from recognition.views import documents, playground
+from recognition.views import documents, playground, review
 from recognition.views.health import healthz
 from recognition.views.pages import home
 
@@ -18,6 +18,9 @@ urlpatterns = [
         name="page-image",
     ),
     path("playground/", playground.playground_page, name="playground"),
+    path("review/", review.review_page, name="review"),
+    path("review/grid/", review.grid_page, name="review-grid"),
+    path("review/figures/", review.stats_page, name="review-stats"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

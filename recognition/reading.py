@@ -18,14 +18,22 @@ class FieldReading:
     characters: list[dict] = field(default_factory=list)
     # The weakest character's confidence: a field is only as sure as its least sure digit.
     confidence: float | None = None
+    # String fields: the model's n-best list, [[text, score], ...] best first.
+    n_best: list = field(default_factory=list)
 
 
 def _character(reading) -> dict:
-    return {
+    character = {
         "char": str(reading.digit),
         "confidence": round(reading.probability, 6),
         "alternatives": [[str(d), round(p, 6)] for d, p in reading.alternatives],
     }
+    reject = getattr(reading, "reject_probability", None)
+    if reject is not None:
+        # Models with a "not a digit" class: the mark is rejected when that class wins.
+        character["reject"] = round(reject, 6)
+        character["rejected"] = reject > reading.probability
+    return character
 
 
 def readings_to_field(readings) -> FieldReading:
@@ -83,6 +91,7 @@ def strings_read(recognizer, crops: list[np.ndarray]) -> list[FieldReading]:
                 value=reading.text,
                 characters=characters,
                 confidence=round(reading.field_confidence, 6) if reading.text else None,
+                n_best=[[c.text, round(c.score, 6)] for c in reading.n_best],
             )
         )
     return fields

@@ -22,7 +22,7 @@ class FieldSerializer(serializers.ModelSerializer):
         model = Field
         fields = [
             "id", "index", "name", "kind", "bbox", "boxes", "value", "confidence", "status",
-            "characters", "model_version",
+            "characters", "model_version", "review_reason", "revision",
         ]  # fmt: skip
 
     def get_model_version(self, field: Field) -> str | None:
@@ -44,7 +44,7 @@ class DocumentSummarySerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "status", "error", "url", "original_name", "file_type", "size", "sha256",
-            "page_count", "batch", "created_at", "finished_at",
+            "page_count", "batch", "template", "created_at", "finished_at",
         ]  # fmt: skip
 
     def get_url(self, document: Document) -> str:

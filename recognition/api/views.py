@@ -21,7 +21,12 @@ from recognition.selectors.documents import (
     documents_visible_to,
     fields_for_export,
 )
-from recognition.services.documents import Upload, batch_create, document_create
+from recognition.services.documents import (
+    Upload,
+    batch_create,
+    document_create,
+    template_resolve,
+)
 from recognition.services.playground import drawing_read
 
 
@@ -61,6 +66,9 @@ class DocumentListCreateApi(ListAPIView):
 
     class DocumentUploadSerializer(serializers.Serializer):
         file = serializers.FileField()
+        template = serializers.CharField(
+            required=False, allow_blank=True, help_text="template id or name"
+        )
 
     def get_queryset(self):
         filters = self.FilterSerializer(data=self.request.query_params)
@@ -95,6 +103,7 @@ class DocumentListCreateApi(ListAPIView):
             owner=request.user,
             upload=_upload_from(payload.validated_data["file"]),
             idempotency_key=key,
+            template=template_resolve(payload.validated_data.get("template")),
         )
         body = DocumentSummarySerializer(document, context={"request": request}).data
         response = Response(body, status=status.HTTP_202_ACCEPTED)
@@ -159,6 +168,9 @@ class BatchCreateApi(APIView):
     class BatchUploadSerializer(serializers.Serializer):
         files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
         callback_url = serializers.URLField(required=False, allow_blank=True)
+        template = serializers.CharField(
+            required=False, allow_blank=True, help_text="template id or name"
+        )
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer}, responses={202: BatchSerializer}
@@ -172,6 +184,7 @@ class BatchCreateApi(APIView):
             owner=request.user,
             uploads=[_upload_from(f) for f in payload.validated_data["files"]],
             callback_url=payload.validated_data.get("callback_url", ""),
+            template=template_resolve(payload.validated_data.get("template")),
         )
         return Response(BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 

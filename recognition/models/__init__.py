@@ -8,6 +8,8 @@ from recognition.models.documents import (
     Page,
 )
 from recognition.models.model_versions import ModelKind, ModelVersion
+from recognition.models.reviews import FieldReview, ReviewAction
+from recognition.models.templates import Template, TemplateField, TemplateKind
 
 __all__ = [
     "Batch",
@@ -15,8 +17,13 @@ __all__ = [
     "DocumentStatus",
     "Field",
     "FieldKind",
+    "FieldReview",
     "FieldStatus",
     "ModelKind",
     "ModelVersion",
     "Page",
+    "ReviewAction",
+    "Template",
+    "TemplateField",
+    "TemplateKind",
 ]

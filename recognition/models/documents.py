@@ -38,6 +38,9 @@ class Batch(models.Model):
     callback_url = models.URLField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Every document done (review finished) or failed: the second webhook, "batch.done".
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_webhook_delivered_at = models.DateTimeField(null=True, blank=True)
     webhook_delivered_at = models.DateTimeField(null=True, blank=True)
     webhook_attempts = models.PositiveIntegerField(default=0)
     webhook_error = models.TextField(blank=True)
@@ -79,6 +82,13 @@ class Document(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    template = models.ForeignKey(
+        "recognition.Template",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -152,6 +162,33 @@ class Field(models.Model):
         blank=True,
         related_name="+",
     )
+    # What the machine read, kept when a person corrects `value`.
+    machine_value = models.CharField(max_length=64, blank=True)
+    # String fields: the model's n-best list, [[text, score], ...] best first.
+    n_best = models.JSONField(default=list, blank=True)
+    template_field = models.ForeignKey(
+        "recognition.TemplateField",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Why the field went to review (low confidence, a failed rule, a quality sample, ...).
+    review_reason = models.CharField(max_length=300, blank=True)
+    # Auto-accepted, then sent to review anyway to measure the error of accepted fields.
+    sampled = models.BooleanField(default=False)
+    # The review queue: one reviewer holds a field until `claimed_until`.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Bumped by every review: a save made against an older revision is a conflict.
+    revision = models.PositiveIntegerField(default=0)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -159,6 +196,7 @@ class Field(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["page", "index"], name="field_index_unique"),
         ]
+        indexes = [models.Index(fields=["status", "confidence"], name="field_queue")]
 
     def __str__(self) -> str:
         return f"{self.kind} field {self.index} = {self.value!r}"

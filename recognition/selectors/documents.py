@@ -59,11 +59,15 @@ def batch_progress(batch: Batch) -> dict:
         counts.get(s, 0)
         for s in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
     )
+    final = counts.get(DocumentStatus.DONE, 0) + counts.get(DocumentStatus.FAILED, 0)
     return {
         "total": total,
         "by_status": {status: counts.get(status, 0) for status in DocumentStatus.values},
         "settled": settled,
+        # Every document processed (some may still wait for review).
         "complete": total > 0 and settled == total,
+        # Every document final: done after review, or failed.
+        "final": total > 0 and final == total,
     }
 
 

@@ -1,4 +1,9 @@
-"""Batch completion and its webhook."""
+"""Batch completion and its webhooks.
+
+Two events, each delivered once: `batch.completed` when every document has been processed (done,
+waiting for review, or failed), and `batch.done` when every document is final (done after any
+review, or failed). A batch that needs no review gets both at once.
+"""
 
 from __future__ import annotations
 
@@ -70,30 +75,60 @@ def batch_complete_if_settled(*, batch_id) -> bool:
         batch.completed_at = timezone.now()
         batch.save(update_fields=["completed_at"])
         if batch.callback_url:
-            batch_key = str(batch.pk)
-            transaction.on_commit(
-                lambda: current_app.send_task("hdr.batch_webhook_deliver", args=[batch_key])
-            )
+            _webhook_enqueue(batch, "batch.completed")
+    batch_done_if_final(batch_id=batch_id)
     return True
 
 
-def batch_webhook_payload(batch: Batch) -> dict:
+def _webhook_enqueue(batch: Batch, event: str) -> None:
+    batch_key = str(batch.pk)
+    transaction.on_commit(
+        lambda: current_app.send_task("hdr.batch_webhook_deliver", args=[batch_key, event])
+    )
+
+
+def batch_done_if_final(*, batch_id) -> bool:
+    """Mark the batch done when its last document is final (reviewed or failed), and queue its
+    `batch.done` webhook once."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.done_at is not None or batch.completed_at is None:
+            return False
+        if not batch_progress(batch)["final"]:
+            return False
+        batch.done_at = timezone.now()
+        batch.save(update_fields=["done_at"])
+        if batch.callback_url:
+            _webhook_enqueue(batch, "batch.done")
+    return True
+
+
+WEBHOOK_EVENTS = ("batch.completed", "batch.done")
+
+
+def batch_webhook_payload(batch: Batch, event: str = "batch.completed") -> dict:
     documents = batch.documents.order_by("created_at").values(
         "id", "status", "error", "original_name"
     )
     return {
-        "event": "batch.completed",
+        "event": event,
         "batch": str(batch.pk),
         "completed_at": batch.completed_at.isoformat() if batch.completed_at else None,
+        "done_at": batch.done_at.isoformat() if batch.done_at else None,
         "progress": batch_progress(batch),
         "documents": [{**d, "id": str(d["id"])} for d in documents],
     }
 
 
-def batch_webhook_deliver(*, batch_id) -> None:
-    """POST the completion payload to the batch's callback URL; raise WebhookDeliveryError to retry."""
+def batch_webhook_deliver(*, batch_id, event: str = "batch.completed") -> None:
+    """POST the event's payload to the batch's callback URL; raise WebhookDeliveryError to retry."""
+    if event not in WEBHOOK_EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    delivered_field = (
+        "webhook_delivered_at" if event == "batch.completed" else "done_webhook_delivered_at"
+    )
     batch = Batch.objects.filter(pk=batch_id).first()
-    if batch is None or not batch.callback_url or batch.webhook_delivered_at:
+    if batch is None or not batch.callback_url or getattr(batch, delivered_field):
         return
     try:
         # Checked again at delivery: the name may resolve elsewhere than when the batch came in.
@@ -102,7 +137,7 @@ def batch_webhook_deliver(*, batch_id) -> None:
         Batch.objects.filter(pk=batch.pk).update(webhook_error=exc.message[:1000])
         logger.warning("batch %s webhook refused: %s", batch.pk, exc.message)
         return
-    body = json.dumps(batch_webhook_payload(batch), default=str).encode()
+    body = json.dumps(batch_webhook_payload(batch, event), default=str).encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(
         batch.callback_url,
@@ -110,7 +145,7 @@ def batch_webhook_deliver(*, batch_id) -> None:
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "X-Hdr-Event": "batch.completed",
+            "X-Hdr-Event": event,
             "X-Hdr-Timestamp": timestamp,
             "X-Hdr-Signature": f"sha256={webhook_signature(body, timestamp=timestamp)}",
         },
@@ -127,5 +162,5 @@ def batch_webhook_deliver(*, batch_id) -> None:
     if not 200 <= status < 300:
         Batch.objects.filter(pk=batch.pk).update(webhook_error=f"HTTP {status}")
         raise WebhookDeliveryError(f"webhook to {batch.callback_url} answered {status}")
-    Batch.objects.filter(pk=batch.pk).update(webhook_delivered_at=timezone.now(), webhook_error="")
-    logger.info("batch %s webhook delivered", batch.pk)
+    Batch.objects.filter(pk=batch.pk).update(**{delivered_field: timezone.now()}, webhook_error="")
+    logger.info("batch %s webhook %s delivered", batch.pk, event)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError
-from recognition.models import Batch, Document, DocumentStatus
+from recognition.models import Batch, Document, DocumentStatus, Template
 from recognition.services.batches import batch_complete_if_settled, callback_url_check
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,28 @@ def document_enqueue(document: Document) -> None:
     transaction.on_commit(lambda: current_app.send_task("hdr.document_ingest", args=[document_id]))
 
 
+def template_resolve(value) -> Template | None:
+    """The template an upload names, by id or by name; None for none; an error for an unknown one."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    template = (
+        Template.objects.filter(pk=int(text)).first()
+        if text.isdigit()
+        else Template.objects.filter(name=text).first()
+    )
+    if template is None:
+        raise ApplicationError(f"no template {text!r}")
+    return template
+
+
 def document_create(
     *,
     owner,
     upload: Upload,
     idempotency_key: str | None = None,
     batch: Batch | None = None,
+    template=None,
 ) -> tuple[Document, bool]:
     """Store an uploaded scan as a queued document; return (document, created).
 
@@ -95,6 +111,7 @@ def document_create(
         size=len(upload.data),
         file_type=file_type,
         idempotency_key=idempotency_key or None,
+        template=template,
     )
     document.file.save("original", ContentFile(upload.data), save=False)
     try:
@@ -174,14 +191,14 @@ def uploads_expand(uploads: list[Upload]) -> list[Upload]:
 
 
 @transaction.atomic
-def batch_create(*, owner, uploads: list[Upload], callback_url: str = "") -> Batch:
+def batch_create(*, owner, uploads: list[Upload], callback_url: str = "", template=None) -> Batch:
     """Create a batch and one queued document per file (ZIPs expanded); all or nothing."""
     if callback_url:
         callback_url_check(callback_url)
     files = uploads_expand(uploads)
     batch = Batch.objects.create(owner=owner, callback_url=callback_url)
     for upload in files:
-        document_create(owner=owner, upload=upload, batch=batch)
+        document_create(owner=owner, upload=upload, batch=batch, template=template)
     return batch
 
 

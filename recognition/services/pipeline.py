@@ -21,7 +21,15 @@ from django.utils import timezone
 from forms_ocr import segment_page
 from forms_ocr.errors import UnreadableFileError
 from forms_ocr.reading import pages_read
-from recognition.models import Document, DocumentStatus, Field, FieldKind, FieldStatus, Page
+from recognition.models import (
+    Document,
+    DocumentStatus,
+    Field,
+    FieldKind,
+    FieldStatus,
+    Page,
+    TemplateField,
+)
 from recognition.reading import (
     FieldReading,
     comb_field_read,
@@ -30,6 +38,14 @@ from recognition.reading import (
 )
 from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
+from recognition.services.routing import characters_for_value, field_route
+from recognition.services.templates import template_fields_match
+from recognition.validation import (
+    candidates_from_characters,
+    candidates_from_n_best,
+    repair,
+    sum_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,14 +134,25 @@ def page_segment(*, page_id: int) -> int:
     if page is None or page.document.status in SETTLED:
         return 0
     result = segment_page(page_image_load(page), index=page.index)
+    named = {}
+    if page.document.template_id:
+        named = template_fields_match(
+            list(TemplateField.objects.filter(template_id=page.document.template_id)),
+            [(found.kind, found.bbox) for found in result.fields],
+            page_width=page.width,
+            page_height=page.height,
+        )
     arrays: dict[str, np.ndarray] = {}
     with transaction.atomic():
         page.fields.all().delete()
         for index, found in enumerate(result.fields):
+            template_field = named.get(index)
             field = Field(
                 page=page,
                 index=index,
                 kind=found.kind,
+                name=template_field.name if template_field else "",
+                template_field=template_field,
                 bbox=list(found.bbox),
                 boxes=[{"bbox": list(box.bbox), "empty": box.empty} for box in found.boxes],
             )
@@ -145,12 +172,6 @@ def page_segment(*, page_id: int) -> int:
     return len(result.fields)
 
 
-def _field_status(reading: FieldReading, threshold: float) -> str:
-    if reading.confidence is None or reading.confidence < threshold:
-        return FieldStatus.NEEDS_REVIEW
-    return FieldStatus.ACCEPTED
-
-
 def page_recognize(*, page_id: int, recognizers) -> str | None:
     """Read every field of the page in one batch per model, route each field, and settle the
     document when this was its last page. Returns the document's status afterwards."""
@@ -162,7 +183,7 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
         raise RuntimeError("no digit model is installed")
     with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         arrays = {key: stored[key] for key in stored.files}
-    fields = list(page.fields.order_by("index"))
+    fields = list(page.fields.select_related("template_field").order_by("index"))
     strings = recognizers.strings
     string_fields = [f for f in fields if f.kind == FieldKind.STRING]
     string_readings: dict[int, FieldReading] = {}
@@ -187,14 +208,43 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
         else:
             # Without a string model, numbers are read digit by digit.
             reading = string_read_by_components(digits.recognizer, crop)
-        field.value = reading.value
-        field.characters = reading.characters
-        field.confidence = reading.confidence
-        field.status = _field_status(reading, model.version.accept_threshold)
+        template_field = field.template_field
+        threshold = model.version.accept_threshold
+        if template_field is not None and template_field.accept_threshold is not None:
+            threshold = template_field.accept_threshold
+        route = field_route(
+            kind=field.kind,
+            reading=reading,
+            threshold=threshold,
+            rule=template_field.rule if template_field else None,
+            required=template_field.required if template_field else False,
+            sample_key=f"{page.document_id}:{page.index}:{field.index}",
+            sample_rate=settings.HDR_REVIEW_SAMPLE_RATE,
+        )
+        field.machine_value = reading.value
+        field.n_best = reading.n_best
+        field.value = route.value
+        field.characters = route.characters
+        field.confidence = route.confidence
+        field.status = route.status
+        field.review_reason = route.reason
+        field.sampled = route.sampled
         field.model_version = model.version
     with transaction.atomic():
         Field.objects.bulk_update(
-            fields, ["value", "characters", "confidence", "status", "model_version", "updated_at"]
+            fields,
+            [
+                "machine_value",
+                "n_best",
+                "value",
+                "characters",
+                "confidence",
+                "status",
+                "review_reason",
+                "sampled",
+                "model_version",
+                "updated_at",
+            ],
         )
         Page.objects.filter(pk=page.pk).update(recognized_at=timezone.now())
     return document_route_if_complete(document_id=page.document_id)
@@ -212,6 +262,7 @@ def document_route_if_complete(*, document_id) -> str | None:
             or pages.filter(recognized_at__isnull=True).exists()
         ):
             return document.status
+        document_sums_check(document)
         review = Field.objects.filter(page__document=document, status=FieldStatus.NEEDS_REVIEW)
         document.status = DocumentStatus.NEEDS_REVIEW if review.exists() else DocumentStatus.DONE
         document.finished_at = timezone.now()
@@ -219,6 +270,47 @@ def document_route_if_complete(*, document_id) -> str | None:
     if document.batch_id:
         batch_complete_if_settled(batch_id=document.batch_id)
     return document.status
+
+
+def document_sums_check(document: Document) -> int:
+    """Cross-field rules (a total that must be the sum of items): a total that does not add up is
+    repaired from its candidates when that is sure enough, else sent to review. Returns the
+    number of fields sent to review."""
+    fields = list(
+        Field.objects.filter(page__document=document)
+        .exclude(name="")
+        .select_related("template_field", "model_version")
+    )
+    values = {f.name: f.value for f in fields}
+    sent = 0
+    for field in fields:
+        rule = field.template_field.rule if field.template_field else {}
+        if not rule.get("sum_of") or field.status != FieldStatus.ACCEPTED:
+            continue
+        failure = sum_check(rule, field.value, values)
+        if failure is None:
+            continue
+        threshold = field.model_version.accept_threshold if field.model_version else 1.0
+        if field.template_field.accept_threshold is not None:
+            threshold = field.template_field.accept_threshold
+        if field.kind == FieldKind.STRING and field.n_best:
+            candidates = candidates_from_n_best(field.n_best)
+        else:
+            candidates = candidates_from_characters(field.characters)
+        fixed = repair(rule, candidates, check=lambda r, text: sum_check(r, text, values))
+        if fixed is not None and fixed.confidence >= threshold:
+            field.value = fixed.value
+            field.confidence = round(fixed.confidence, 6)
+            field.characters = characters_for_value(fixed.value, fixed.confidence, field.characters)
+            field.save(update_fields=["value", "confidence", "characters", "updated_at"])
+            values[field.name] = field.value
+            continue
+        field.status = FieldStatus.NEEDS_REVIEW
+        field.sampled = False
+        field.review_reason = f"the total {failure}"
+        field.save(update_fields=["status", "sampled", "review_reason", "updated_at"])
+        sent += 1
+    return sent
 
 
 def documents_reap_stuck(*, older_than: timedelta, max_attempts: int = 3) -> dict[str, int]:

@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from recognition.models import Document, DocumentStatus, Page
+from recognition.models import Document, DocumentStatus, Page, Template
 from recognition.selectors.documents import (
     document_with_results,
     documents_list,
@@ -19,7 +19,8 @@ from recognition.selectors.documents import (
 @login_required
 @require_GET
 def upload_page(request):
-    return render(request, "documents/upload.html", {})
+    templates = Template.objects.order_by("name").values("id", "name", "kind")
+    return render(request, "documents/upload.html", {"templates": templates})
 
 
 @login_required

@@ -53,6 +53,8 @@
     const data = new FormData();
     const isZip = /\.zip$/i.test(file.name) || file.type === "application/zip";
     data.append(isZip ? "files" : "file", file);
+    const template = document.getElementById("template").value;
+    if (template) data.append("template", template);
     try {
       if (isZip) {
         const batch = await api("/api/v1/batches/", { method: "POST", body: data });

@@ -67,5 +67,5 @@ def page_recognize(page_id: str) -> str | None:
     retry_jitter=True,
     max_retries=8,
 )
-def deliver_batch_webhook(batch_id: str) -> None:
-    batch_webhook_deliver(batch_id=batch_id)
+def deliver_batch_webhook(batch_id: str, event: str = "batch.completed") -> None:
+    batch_webhook_deliver(batch_id=batch_id, event=event)

@@ -1,0 +1,65 @@
+"""The Django admin: templates (field rules and thresholds), model versions, the review audit."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from recognition.models import FieldReview, ModelVersion, Template, TemplateField
+from recognition.validation import RuleError, rule_validate
+
+
+class TemplateFieldForm(forms.ModelForm):
+    class Meta:
+        model = TemplateField
+        fields = ["name", "kind", "box_count", "bbox", "rule", "accept_threshold", "required"]
+
+    def clean_rule(self):
+        try:
+            return rule_validate(self.cleaned_data.get("rule"))
+        except RuleError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_bbox(self):
+        bbox = self.cleaned_data.get("bbox")
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(v, int | float) and 0 <= v <= 1 for v in bbox)
+        ):
+            raise forms.ValidationError(
+                "bbox must be [x, y, width, height] as fractions of the page (0 to 1)"
+            )
+        return bbox
+
+
+class TemplateFieldInline(admin.TabularInline):
+    model = TemplateField
+    form = TemplateFieldForm
+    extra = 0
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "updated_at"]
+    inlines = [TemplateFieldInline]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["kind", "version", "is_active", "accept_threshold", "activated_at"]
+    list_filter = ["kind", "is_active"]
+    readonly_fields = ["kind", "version", "onnx_path", "card", "temperature", "is_active"]
+
+
+@admin.register(FieldReview)
+class FieldReviewAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "reviewer", "action", "old_value", "new_value", "mode"]
+    list_filter = ["action", "mode", "sampled"]
+    readonly_fields = [f.name for f in FieldReview._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
