@@ -133,3 +133,47 @@ def test_string_fields_are_read_by_the_active_string_model(db, tmp_path):
         assert field.model_version == version
         assert len(field.characters) == len(field.value)
         assert field.status in (FieldStatus.ACCEPTED, FieldStatus.NEEDS_REVIEW)
+
+
+@pytest.mark.slow
+def test_a_document_with_a_template_gets_its_names_rules_and_thresholds(db):
+    """Fields found where the template has them take its names; a field whose rule the reading
+    breaks goes to review with the reason; a threshold override of 0 accepts any reading."""
+    from forms_ocr import segment_page
+    from recognition.models import Template, TemplateField
+
+    data, _ = synthetic_form_png(seed=7)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    found = segment_page(image, index=0).fields
+    combs = [f for f in found if f.kind == "digits"]
+    assert len(combs) >= 2
+    height, width = image.shape
+    template = Template.objects.create(name="synthetic form")
+
+    def relative(bbox):
+        x, y, w, h = bbox
+        return [x / width, y / height, w / width, h / height]
+
+    TemplateField.objects.create(
+        template=template, name="strict", kind="digits", bbox=relative(combs[0].bbox),
+        rule={"length": 40},  # no comb on the form has 40 boxes
+    )  # fmt: skip
+    TemplateField.objects.create(
+        template=template, name="lenient", kind="digits", bbox=relative(combs[1].bbox),
+        accept_threshold=0.0,
+    )  # fmt: skip
+    document, _ = document_create(
+        owner=UserFactory(), upload=Upload("form.png", data), template=template
+    )
+
+    _run_pipeline(document.pk)
+
+    fields = {f.name: f for f in Field.objects.filter(page__document=document).exclude(name="")}
+    assert set(fields) == {"strict", "lenient"}
+    assert fields["strict"].status == FieldStatus.NEEDS_REVIEW
+    assert fields["strict"].review_reason.startswith("the reading has ")
+    assert fields["strict"].review_reason.endswith("expected 40")
+    assert fields["lenient"].status == FieldStatus.ACCEPTED
+    assert fields["strict"].machine_value == fields["strict"].value
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.NEEDS_REVIEW
