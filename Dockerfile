@@ -15,6 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl libglib2.0-0 \
+        fonts-dejavu-core fonts-lohit-deva fonts-lohit-beng-bengali fonts-lohit-gujr fonts-lohit-guru fonts-lohit-orya fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda fonts-dancingscript fonts-comic-neue \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
