@@ -31,6 +31,8 @@ DIGIT_PREPROCESSING: dict[str, Any] = {
     "output_name": "logits",
 }
 DIGIT_CLASSES = [str(d) for d in range(10)]
+# The 11th class of models with an explicit reject signal (class index 10).
+REJECT_CLASS = "not_digit"
 
 _REQUIRED = ("format", "architecture", "args", "state_dict", "classes", "preprocessing")
 
@@ -42,14 +44,18 @@ def checkpoint_save(
     architecture: str,
     args: dict[str, Any],
     metadata: dict[str, Any] | None = None,
+    classes: list[str] | None = None,
 ) -> Path:
-    """Write ``model``'s weights with its description; ``metadata`` holds config, hashes, metrics."""
+    """Write ``model``'s weights with its description; ``metadata`` holds config, hashes, metrics.
+
+    ``classes`` defaults to the ten digits; 11-class models add :data:`REJECT_CLASS`.
+    """
     payload = {
         "format": CHECKPOINT_FORMAT,
         "architecture": architecture,
         "args": dict(args),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "classes": list(DIGIT_CLASSES),
+        "classes": list(classes or DIGIT_CLASSES),
         "preprocessing": dict(DIGIT_PREPROCESSING),
         **(metadata or {}),
     }

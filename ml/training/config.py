@@ -8,6 +8,8 @@ from typing import Any
 
 from ml.augment import AugmentConfig
 
+NEGATIVE_MODES = ("reject_class", "outlier_exposure")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -43,6 +45,10 @@ class TrainConfig:
     amp: bool = True
     num_threads: int | None = None
     dry_run: bool = False
+    negatives_fraction: float = 0.0
+    negatives_mode: str = "reject_class"
+    oe_weight: float = 0.5
+    validation_negatives: int = 3000
 
     def __post_init__(self) -> None:
         if self.optimizer not in {"adamw", "sgd"}:
@@ -51,6 +57,18 @@ class TrainConfig:
             raise ValueError(f"schedule must be onecycle or plateau, got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be positive")
+        if self.negatives_mode not in NEGATIVE_MODES:
+            raise ValueError(
+                f"negatives_mode must be one of {NEGATIVE_MODES}, got {self.negatives_mode!r}"
+            )
+        if not 0.0 <= self.negatives_fraction < 1.0:
+            raise ValueError("negatives_fraction must be in [0, 1)")
+
+    @property
+    def num_classes(self) -> int:
+        """11 when the model learns a "not a digit" class, else 10."""
+        rejecting = self.negatives_fraction > 0 and self.negatives_mode == "reject_class"
+        return 11 if rejecting else 10
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serializable) for logs and checkpoints."""

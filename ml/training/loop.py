@@ -44,11 +44,16 @@ def train_one_epoch(
     label_smoothing: float = 0.0,
     max_batches: int | None = None,
     progress: ProgressBar | None = None,
+    negatives: torch.Tensor | None = None,
+    negatives_mode: str = "reject_class",
+    oe_weight: float = 0.5,
 ) -> EpochStats:
     """Train for one pass over ``images`` float ``[N,1,28,28]`` 0..1 and ``labels`` int64 ``[N]``.
 
     Both tensors live on the training device; batches are shuffled with ``generator`` and
     augmented there. ``scheduler`` (if given) steps once per batch, as one-cycle needs.
+    ``negatives`` float ``[M,1,28,28]`` are split evenly over the batches and augmented with
+    them; see :func:`negatives_loss` for how they count. Loss and accuracy are of the digits.
     """
     model.train()
     device = images.device
@@ -56,16 +61,29 @@ def train_one_epoch(
     batches = order.split(batch_size)
     if max_batches is not None:
         batches = batches[:max_batches]
+    negative_batches: list[torch.Tensor | None] = [None] * len(batches)
+    if negatives is not None and len(negatives):
+        negative_batches = list(negatives.tensor_split(len(batches)))
     total_loss = torch.zeros((), device=device)
     total_correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for step, index in enumerate(batches, start=1):
         x, y = images[index], labels[index]
+        negative = negative_batches[step - 1]
+        if negative is not None:
+            x = torch.cat([x, negative])
         if augment is not None:
             x = augment_batch(x, augment, generator)
         with _autocast(device, amp):
-            logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+            all_logits = model(x).float()
+            logits = all_logits[: y.shape[0]]
+            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            if negative is not None:
+                # Weighted by the negatives' share of the batch, as one mean over all of it.
+                share = negative.shape[0] / x.shape[0]
+                loss = (1 - share) * loss + share * negatives_loss(
+                    all_logits[y.shape[0] :], negatives_mode, oe_weight
+                )
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -83,6 +101,21 @@ def train_one_epoch(
         if progress is not None and progress.interactive:
             progress.update(step, loss=float(total_loss) / seen)
     return EpochStats(float(total_loss) / max(seen, 1), float(total_correct) / max(seen, 1))
+
+
+def negatives_loss(logits: torch.Tensor, mode: str, oe_weight: float = 0.5) -> torch.Tensor:
+    """The loss on negatives' logits ``[M, C]``.
+
+    ``reject_class``: cross-entropy towards the last class (class 10, "not a digit").
+    ``outlier_exposure``: ``oe_weight`` times the cross-entropy to the uniform distribution over
+    the classes, which flattens the softmax on what is not a digit.
+    """
+    if logits.shape[0] == 0:
+        return logits.sum() * 0
+    if mode == "reject_class":
+        target = torch.full((logits.shape[0],), logits.shape[1] - 1, device=logits.device)
+        return F.cross_entropy(logits, target)
+    return oe_weight * -F.log_softmax(logits, dim=1).mean(dim=1).mean()
 
 
 @torch.no_grad()
@@ -108,3 +141,20 @@ def evaluate(
     loss = F.cross_entropy(logits, labels).item()
     accuracy = (logits.argmax(1) == labels).float().mean().item()
     return EpochStats(loss, accuracy)
+
+
+def evaluate_negatives(
+    model: nn.Module, negatives: torch.Tensor, *, mode: str, amp: bool = False
+) -> EpochStats:
+    """Mean :func:`negatives_loss` and the share of ``negatives`` the model rejects.
+
+    Rejected means argmax = the reject class for ``reject_class``; for ``outlier_exposure`` it
+    is a softmax maximum below 0.5 (only a progress figure: the report picks real thresholds).
+    """
+    logits = predict_logits(model, negatives, amp=amp)
+    loss = negatives_loss(logits, mode).item()
+    if mode == "reject_class":
+        rejected = (logits.argmax(1) == logits.shape[1] - 1).float().mean().item()
+    else:
+        rejected = (logits.softmax(1).amax(1) < 0.5).float().mean().item()
+    return EpochStats(loss, rejected)

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ml.checkpoint import checkpoint_save
+from ml.checkpoint import DIGIT_CLASSES, REJECT_CLASS, checkpoint_save
 from ml.data.mnist import DigitSet, mnist_load, split_train_validation
 from ml.models import create_model, macs_per_sample, parameter_count
 from ml.training.config import TrainConfig
-from ml.training.loop import evaluate, train_one_epoch
+from ml.training.loop import EpochStats, evaluate, evaluate_negatives, train_one_epoch
 from ml.training.progress import ProgressBar
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,22 @@ def _log_write(output_dir: Path, rows: list[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
+def _epoch_negatives(
+    train_set: DigitSet, count: int, config: TrainConfig, epoch: int
+) -> torch.Tensor:
+    """Fresh train negatives for one epoch, float ``[count,1,28,28]`` on the CPU."""
+    from ml.negatives import negatives_generate
+
+    made = negatives_generate(
+        count,
+        split="train",
+        digits=train_set.images,
+        labels=train_set.labels,
+        seed=config.seed * 1000 + epoch,
+    )
+    return torch.from_numpy(made.images).unsqueeze(1)
+
+
 def train_digits(
     config: TrainConfig,
     *,
@@ -120,8 +136,23 @@ def train_digits(
         )
     train_x, train_y = digits_to_tensors(train_set, device)
     val_x, val_y = digits_to_tensors(validation_set, device)
+    model_args = dict(config.model_args)
+    if config.num_classes != 10:
+        model_args["num_classes"] = config.num_classes
+    validation_negatives = None
+    if config.negatives_fraction > 0:
+        from ml.negatives import negatives_heldout
 
-    model = create_model(config.architecture, **config.model_args).to(device)
+        held = negatives_heldout(
+            "validation",
+            digits=validation_set.images,
+            labels=validation_set.labels,
+            count=32 if config.dry_run else config.validation_negatives,
+            seed=config.seed,
+        )
+        validation_negatives = torch.from_numpy(held.images).unsqueeze(1).to(device)
+
+    model = create_model(config.architecture, **model_args).to(device)
     params, macs = parameter_count(model), macs_per_sample(model)
     logger.info("%s: %d parameters, %d MACs per digit", config.architecture, params, macs)
 
@@ -133,6 +164,8 @@ def train_digits(
     steps_per_epoch = math.ceil(len(train_set) / batch_size)
     if max_batches is not None:
         steps_per_epoch = min(steps_per_epoch, max_batches)
+    # Negatives per batch so that they make up negatives_fraction of each mixed batch.
+    per_batch = round(batch_size * config.negatives_fraction / (1 - config.negatives_fraction))
     optimizer = _make_optimizer(model, config, lr)
     batch_scheduler = None
     plateau = None
@@ -160,13 +193,27 @@ def train_digits(
         "split_seed": config.seed,
         "hashes": {**train_set.hashes, **validation_set.hashes},
     }
+    if config.negatives_fraction > 0:
+        data_info["negatives"] = {
+            "generator": "ml.negatives",
+            "mode": config.negatives_mode,
+            "fraction_of_batch": config.negatives_fraction,
+            "train_per_epoch": per_batch * steps_per_epoch,
+            "train_seeds": f"split seed train, seed {config.seed} * 1000 + epoch",
+            "validation_size": len(validation_negatives),
+        }
     hardware = hardware_describe(device)
+    classes = [*DIGIT_CLASSES, REJECT_CLASS][: config.num_classes]
     rows: list[dict[str, Any]] = []
     best_loss, best_epoch, best_acc, stale = math.inf, 0, 0.0, 0
     best_path, last_path = output_dir / "best.pt", output_dir / "last.pt"
     for epoch in range(1, epochs + 1):
         epoch_start = time.perf_counter()
         bar = ProgressBar(steps_per_epoch, f"epoch {epoch}/{epochs}")
+        negatives = None
+        if config.negatives_fraction > 0:
+            negatives = _epoch_negatives(train_set, per_batch * steps_per_epoch, config, epoch)
+            negatives = negatives.to(device)
         train_stats = train_one_epoch(
             model,
             train_x,
@@ -181,8 +228,21 @@ def train_digits(
             label_smoothing=config.label_smoothing,
             max_batches=max_batches,
             progress=bar,
+            negatives=negatives,
+            negatives_mode=config.negatives_mode,
+            oe_weight=config.oe_weight,
         )
         val_stats = evaluate(model, val_x, val_y, amp=amp)
+        negative_stats = None
+        if validation_negatives is not None:
+            negative_stats = evaluate_negatives(
+                model, validation_negatives, mode=config.negatives_mode, amp=amp
+            )
+            # Best epoch and early stopping watch the loss of the mixed batch.
+            share = config.negatives_fraction
+            val_stats = EpochStats(
+                (1 - share) * val_stats.loss + share * negative_stats.loss, val_stats.accuracy
+            )
         if plateau is not None:
             plateau.step(val_stats.loss)
         row = {
@@ -192,13 +252,25 @@ def train_digits(
             "train_accuracy": round(train_stats.accuracy, 6),
             "val_loss": round(val_stats.loss, 6),
             "val_accuracy": round(val_stats.accuracy, 6),
+            **(
+                {
+                    "val_negatives_loss": round(negative_stats.loss, 6),
+                    "val_negatives_rejected": round(negative_stats.accuracy, 6),
+                }
+                if negative_stats is not None
+                else {}
+            ),
             "seconds": round(time.perf_counter() - epoch_start, 2),
         }
         rows.append(row)
         _log_write(output_dir, rows)
+        rejected = (
+            f" neg rejected {negative_stats.accuracy:.2%}" if negative_stats is not None else ""
+        )
         bar.close(
             f"train loss {train_stats.loss:.4f} acc {train_stats.accuracy:.4%} | "
-            f"val loss {val_stats.loss:.4f} acc {val_stats.accuracy:.4%} | {row['seconds']:.0f}s"
+            f"val loss {val_stats.loss:.4f} acc {val_stats.accuracy:.4%}{rejected} | "
+            f"{row['seconds']:.0f}s"
         )
         metadata = {
             "config": config.to_dict(),
@@ -217,8 +289,9 @@ def train_digits(
             last_path,
             model,
             architecture=config.architecture,
-            args=config.model_args,
+            args=model_args,
             metadata=metadata,
+            classes=classes,
         )
         if val_stats.loss < best_loss:
             best_loss, best_epoch, best_acc, stale = val_stats.loss, epoch, val_stats.accuracy, 0
@@ -226,8 +299,9 @@ def train_digits(
                 best_path,
                 model,
                 architecture=config.architecture,
-                args=config.model_args,
+                args=model_args,
                 metadata=metadata,
+                classes=classes,
             )
         else:
             stale += 1
