@@ -70,6 +70,10 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
         amp=not args.no_amp,
         num_threads=args.threads,
         dry_run=args.dry_run,
+        negatives_fraction=args.negatives,
+        negatives_mode=args.negatives_mode,
+        oe_weight=args.oe_weight,
+        validation_negatives=args.validation_negatives,
     )
     result = train_digits(config)
     print(
@@ -98,6 +102,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         target_error=args.target_error,
         validation_size=args.validation_size,
         seed=args.seed,
+        negatives=args.negatives,
     )
     print(json.dumps(summary, indent=1))
     return 0
@@ -206,6 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
     digits.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     digits.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     digits.add_argument("--dry-run", action="store_true", help="one epoch of two batches")
+    digits.add_argument(
+        "--negatives",
+        type=float,
+        default=0.0,
+        help="share of each batch that is generated negatives (0: digits only)",
+    )
+    digits.add_argument(
+        "--negatives-mode", choices=["reject_class", "outlier_exposure"], default="reject_class"
+    )
+    digits.add_argument("--oe-weight", type=float, default=0.5, help="outlier-exposure weight")
+    digits.add_argument("--validation-negatives", type=int, default=3000)
     digits.set_defaults(func=_cmd_train_digits)
 
     strings_train = train.add_parser("strings", help="train the CTC digit-string model")
@@ -224,12 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     strings_train.set_defaults(func=_cmd_train_strings)
 
     evaluate = commands.add_parser("evaluate", help="write an evaluation report folder")
-    evaluate.add_argument("checkpoint", help="checkpoint (.pt) written by training")
+    evaluate.add_argument("checkpoint", help="checkpoint (.pt) written by training, or .onnx")
     _add_data_dir(evaluate)
     evaluate.add_argument("--output-dir", required=True)
     evaluate.add_argument("--target-error", type=float, default=0.0005)
     evaluate.add_argument("--validation-size", type=int, default=5000)
     evaluate.add_argument("--seed", type=int, default=0, help="validation split seed")
+    evaluate.add_argument(
+        "--negatives",
+        type=int,
+        default=6000,
+        help="validation and test negatives to generate for the reject signal (0: none)",
+    )
     evaluate.set_defaults(func=_cmd_evaluate)
 
     baselines = commands.add_parser("baselines", help="k-NN and SVM baselines (scikit-learn)")

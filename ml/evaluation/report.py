@@ -24,6 +24,7 @@ from ml.evaluation.calibration import (
     threshold_for_error,
 )
 from ml.evaluation.metrics import accuracy, confusion_matrix, per_class_report
+from ml.evaluation.negatives_report import NegativeLogits, negatives_report_write
 from ml.evaluation.plots import confusion_plot, error_reject_plot, misclassified_grid
 from ml.infer.session import softmax
 
@@ -42,30 +43,42 @@ def report_write(
     target_error: float,
     calibrate: bool = True,
     extra: dict[str, Any] | None = None,
+    negatives: NegativeLogits | None = None,
 ) -> dict[str, Any]:
     """Write the report folder for one model's scores and return its summary.
 
-    `*_logits` are [N,10] scores (log-probabilities for models without logits); `calibrate` fits a
-    temperature on validation (off for baselines whose scores are not logits).
+    `*_logits` are [N,10] scores (log-probabilities for models without logits), or [N,11] with a
+    "not a digit" class; `calibrate` fits a temperature on validation (off for baselines whose
+    scores are not logits). With `negatives`, the accept rule also uses the reject signal and
+    is chosen on validation digits and negatives together (see :mod:`negatives_report`).
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    temperature = temperature_fit(validation_logits, validation_labels) if calibrate else 1.0
+    temperature = 1.0
+    if calibrate and negatives is not None and validation_logits.shape[1] > 10:
+        # The 11-class softmax is calibrated on what it will see: digits and negatives.
+        temperature = temperature_fit(
+            np.r_[validation_logits, negatives.validation_logits],
+            np.r_[validation_labels, np.full(len(negatives.validation_logits), 10)],
+        )
+    elif calibrate:
+        temperature = temperature_fit(validation_logits, validation_labels)
 
-    validation_probabilities = softmax(validation_logits, temperature)
+    validation_digits = softmax(validation_logits, temperature)[:, :10]
     chosen = threshold_for_error(
-        validation_probabilities.max(1),
-        validation_probabilities.argmax(1) == validation_labels,
+        validation_digits.max(1),
+        validation_digits.argmax(1) == validation_labels,
         target_error,
     )
 
     raw = softmax(test_logits, 1.0)
     calibrated = softmax(test_logits, temperature)
-    predicted = calibrated.argmax(1)
+    # The digit read is the best of the ten digit classes; the reject class is a separate signal.
+    predicted = calibrated[:, :10].argmax(1)
     correct = predicted == test_labels
     matrix = confusion_matrix(test_labels, predicted)
-    at_threshold = reject_at(calibrated.max(1), correct, chosen.threshold)
-    curve = error_reject_curve(calibrated.max(1), correct)
+    at_threshold = reject_at(calibrated[:, :10].max(1), correct, chosen.threshold)
+    curve = error_reject_curve(calibrated[:, :10].max(1), correct)
 
     summary = {
         "model": name,
@@ -90,6 +103,19 @@ def report_write(
         },
         **(extra or {}),
     }
+    if negatives is not None:
+        summary.update(
+            negatives_report_write(
+                out=out,
+                temperature=temperature,
+                validation_logits=validation_logits,
+                validation_labels=validation_labels,
+                test_logits=test_logits,
+                test_labels=test_labels,
+                negatives=negatives,
+                target_error=target_error,
+            )
+        )
     (out / "report.json").write_text(json.dumps(summary, indent=1))
     (out / "confusion.json").write_text(json.dumps(matrix.tolist()))
     (out / "error_reject.json").write_text(
@@ -105,6 +131,52 @@ def report_write(
     return summary
 
 
+def _logits_function(model_path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A function from float [N,1,28,28] images to logits, and facts about the model.
+
+    A ``.onnx`` file runs through ONNX Runtime (so committed models can be re-measured);
+    anything else is a training checkpoint.
+    """
+    if str(model_path).endswith(".onnx"):
+        from ml.infer.session import model_card_load, onnx_session_create
+
+        session = onnx_session_create(model_path, providers=["CPUExecutionProvider"])
+        card = model_card_load(model_path)
+
+        def run_onnx(images: NDArray[np.float32]) -> NDArray[np.float32]:
+            return np.concatenate(
+                [
+                    session.run(["logits"], {"image": images[i : i + 1024]})[0]
+                    for i in range(0, len(images), 1024)
+                ]
+            )
+
+        facts = {
+            "name": card.get("version", Path(model_path).stem),
+            "parameters": card.get("parameters"),
+            "macs_per_digit": card.get("macs_per_digit"),
+        }
+        return run_onnx, facts
+
+    import torch
+
+    from ml.checkpoint import checkpoint_load
+    from ml.models.complexity import macs_per_sample, parameter_count
+    from ml.training.loop import predict_logits
+
+    model, payload = checkpoint_load(model_path)
+
+    def run_torch(images: NDArray[np.float32]) -> NDArray[np.float32]:
+        return predict_logits(model, torch.from_numpy(images)).numpy()
+
+    facts = {
+        "name": payload["architecture"],
+        "parameters": parameter_count(model),
+        "macs_per_digit": macs_per_sample(model),
+    }
+    return run_torch, facts
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     *,
@@ -113,37 +185,57 @@ def evaluate_checkpoint(
     target_error: float = 0.0005,
     validation_size: int = 5000,
     seed: int = 0,
+    negatives: int = 6000,
 ) -> dict[str, Any]:
-    """Evaluate a training checkpoint on MNIST (validation for choices, test for the report)."""
-    import torch
+    """Evaluate a training checkpoint (or an exported ``.onnx``) on MNIST.
 
-    from ml.checkpoint import checkpoint_load
-    from ml.models.complexity import macs_per_sample, parameter_count
-    from ml.training.loop import predict_logits
-
-    model, payload = checkpoint_load(checkpoint)
+    Validation chooses, test reports. ``negatives`` > 0 also generates that many validation
+    negatives (from the validation digits) and test negatives (from the MNIST test digits)
+    and measures the reject signal on them.
+    """
+    run, facts = _logits_function(checkpoint)
     _, validation = split_train_validation(
         mnist_load(data_dir, "train"), validation_size=validation_size, seed=seed
     )
     test = mnist_load(data_dir, "test")
 
-    def logits_of(images: NDArray[np.uint8]) -> NDArray[np.float32]:
-        tensor = torch.from_numpy(images).float().div_(255).unsqueeze(1)
-        return predict_logits(model, tensor).numpy()
+    def as_float(images: NDArray) -> NDArray[np.float32]:
+        if images.dtype == np.uint8:
+            images = images.astype(np.float32) / 255
+        return np.ascontiguousarray(images[:, None], dtype=np.float32)
+
+    negative_logits = None
+    if negatives > 0:
+        from ml.negatives import negatives_heldout
+
+        held = {
+            split: negatives_heldout(
+                split, digits=digits.images, labels=digits.labels, count=negatives, seed=seed
+            )
+            for split, digits in (("validation", validation), ("test", test))
+        }
+        negative_logits = NegativeLogits(
+            validation_logits=run(as_float(held["validation"].images)),
+            test_logits=run(as_float(held["test"].images)),
+            test_kinds=held["test"].kinds,
+            kind_names=held["test"].kind_names,
+            test_images=held["test"].images,
+        )
 
     return report_write(
-        name=payload["architecture"],
-        validation_logits=logits_of(validation.images),
+        name=facts["name"],
+        validation_logits=run(as_float(validation.images)),
         validation_labels=validation.labels,
-        test_logits=logits_of(test.images),
+        test_logits=run(as_float(test.images)),
         test_labels=test.labels,
         test_images=test.images,
         output_dir=output_dir,
         target_error=target_error,
+        negatives=negative_logits,
         extra={
             "checkpoint": str(checkpoint),
-            "parameters": parameter_count(model),
-            "macs_per_digit": macs_per_sample(model),
+            "parameters": facts["parameters"],
+            "macs_per_digit": facts["macs_per_digit"],
             "data_hashes": {**validation.hashes, **test.hashes},
         },
     )

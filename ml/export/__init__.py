@@ -103,13 +103,17 @@ def model_export(
         "accept_threshold": report.get("reject", {}).get("threshold", 0.99),
         "test_metrics": {
             key: report[key]
-            for key in ("test_accuracy", "test_errors", "test_size", "reject")
+            for key in ("test_accuracy", "test_errors", "test_size", "reject", "negatives")
             if key in report
         },
         "onnx": {"opset": OPSET, "parity_max_abs_logit_difference": difference},
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "exported_on": platform.platform(),
     }
+    if len(payload["classes"]) > 10 and "reject_threshold" in report.get("reject", {}):
+        # ... and its "not a digit" probability is at most this (chosen with the above).
+        card["reject_threshold"] = report["reject"]["reject_threshold"]
+        card["accept_rule"] = report["reject"]["rule"]
     output.with_suffix(".json").write_text(json.dumps(card, indent=1))
     logger.info("exported %s (parity %.1e) to %s", version, difference, output)
     return card

@@ -34,7 +34,8 @@ class DigitRecognizer:
     """Reads batches of MNIST-normalized crops (float32 [N,28,28] or [N,1,28,28], white on black).
 
     `temperature` scales the logits before the softmax (calibration); by default it comes from
-    the model card beside the ONNX file, as does `accept_threshold`.
+    the model card beside the ONNX file, as do `accept_threshold` and, for models with an 11th
+    "not a digit" class, `reject_threshold`. :meth:`accepts` applies the card's rule.
     """
 
     def __init__(
@@ -50,17 +51,35 @@ class DigitRecognizer:
         calibration = self.card.get("calibration", {})
         self.temperature = float(temperature or calibration.get("temperature") or 1.0)
         self.accept_threshold = float(self.card.get("accept_threshold", 0.99))
+        # Highest "not a digit" probability an accepted digit may have (no limit by default).
+        self.reject_threshold = float(self.card.get("reject_threshold", 1.0))
         self.session = onnx_session_create(self.onnx_path, providers=providers, threads=threads)
 
     @property
     def version(self) -> str:
         return str(self.card.get("version", self.onnx_path.stem))
 
+    @property
+    def has_reject_class(self) -> bool:
+        """Whether the model outputs an 11th class, "not a digit"."""
+        shape = self.session.get_outputs()[0].shape
+        return len(shape) == 2 and shape[1] == 11
+
+    def accepts(self, reading: DigitReading) -> bool:
+        """Whether routing may accept ``reading`` without review, by the model card's rule:
+        the digit's probability is >= ``accept_threshold`` and, for 11-class models, the "not a
+        digit" probability is <= ``reject_threshold``."""
+        if reading.probability < self.accept_threshold:
+            return False
+        return reading.reject_probability is None or (
+            reading.reject_probability <= self.reject_threshold
+        )
+
     def logits(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """Raw logits [N,C] (C = 10, or 11 with a reject class) for a checked batch."""
         batch = images_check(images, height=28, width=28)
         if len(batch) == 0:
-            return np.zeros((0, 10), np.float32)
+            return np.zeros((0, 11 if self.has_reject_class else 10), np.float32)
         parts = [
             self.session.run(["logits"], {"image": batch[i : i + MAX_BATCH]})[0]
             for i in range(0, len(batch), MAX_BATCH)

@@ -29,7 +29,8 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     run = tmp_path / "run"
     train = subprocess.run(
         [sys.executable, "-m", "ml", "train", "digits", "--data-dir", str(tiny_mnist),
-         "--output-dir", str(run), "--validation-size", "50", "--dry-run", "--threads", "1"],
+         "--output-dir", str(run), "--validation-size", "50", "--dry-run", "--threads", "1",
+         "--negatives", "0.2"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert train.returncode == 0, train.stderr
@@ -39,18 +40,25 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     report = tmp_path / "report"
     evaluate = subprocess.run(
         [sys.executable, "-m", "ml", "evaluate", result["best_checkpoint"], "--data-dir",
-         str(tiny_mnist), "--output-dir", str(report), "--validation-size", "50"],
+         str(tiny_mnist), "--output-dir", str(report), "--validation-size", "50",
+         "--negatives", "48"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert evaluate.returncode == 0, evaluate.stderr
     summary = json.loads((report / "report.json").read_text())
     assert summary["test_size"] == 100
+    assert summary["negatives"]["test_size"] == 48
+    assert {"threshold", "reject_threshold", "test_negatives_accepted"} <= set(summary["reject"])
     for name in (
         "confusion.json",
         "confusion.png",
         "misclassified.png",
         "error_reject.json",
         "error_reject.png",
+        "score_histograms.json",
+        "score_histograms.png",
+        "error_reject_mixed.json",
+        "error_reject_mixed.png",
     ):
         assert (report / name).stat().st_size > 0
 
