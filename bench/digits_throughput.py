@@ -1,6 +1,6 @@
 """Digit recognition throughput: digits/s at batch 1, 64 and 256, ONNX Runtime vs eager torch.
 
-    python bench/digits_throughput.py [--runs 20] [--threads N]
+    python bench/digits_throughput.py [--runs 20] [--threads N] [--model ml/weights/digits/X.onnx]
 
 Prints JSON: hardware, versions, and per (engine, batch) the median, spread and digits/s. On a
 machine with CUDA, ONNX Runtime's CUDA provider and torch on the GPU are measured as well.
@@ -29,7 +29,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument("--model", type=Path, default=WEIGHTS, help="digit ONNX model (with card)")
     args = parser.parse_args()
+    weights = args.model
 
     import torch
 
@@ -39,12 +41,12 @@ def main() -> int:
     results = []
     engines = {
         "onnxruntime-cpu": DigitRecognizer(
-            WEIGHTS, providers=["CPUExecutionProvider"], threads=args.threads
+            weights, providers=["CPUExecutionProvider"], threads=args.threads
         )
     }
     if torch.cuda.is_available():
         engines["onnxruntime-cuda"] = DigitRecognizer(
-            WEIGHTS, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]
+            weights, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]
         )
     for name, recognizer in engines.items():
         for size in BATCHES:
@@ -55,8 +57,9 @@ def main() -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    # Eager torch with the same architecture (weights do not change the cost).
-    model = create_model("digit_cnn").eval()
+    # Eager torch with the card's architecture and args (weights do not change the cost).
+    card = engines["onnxruntime-cpu"].card
+    model = create_model(card.get("architecture", "digit_cnn"), **card.get("args", {})).eval()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         model.to(device)
@@ -80,7 +83,7 @@ def main() -> int:
     emit(
         {
             "benchmark": "digits_throughput",
-            "model": WEIGHTS.name,
+            "model": weights.name,
             "torch_threads": torch.get_num_threads(),
             "results": results,
         }
