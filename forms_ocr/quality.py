@@ -42,7 +42,8 @@ def page_quality(gray: GrayImage) -> PageQuality:
     scale = min(1.0, 1240 / gray.shape[1])
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     sharpness = float(cv2.Laplacian(small, cv2.CV_64F).var())
-    low, high = np.percentile(gray, [1, 95])
+    # Every other pixel of every other row: the same percentiles at a quarter of the cost.
+    low, high = np.percentile(gray[::2, ::2], [1, 95])
     contrast = float(high - low)
     reasons = []
     if sharpness < MIN_SHARPNESS:

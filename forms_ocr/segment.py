@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from forms_ocr.detect.fields import A4_WIDTH_300DPI, RawField, fields_detect
-from forms_ocr.images import FloatImage, GrayImage, Matrix
+from forms_ocr.images import BinaryMask, FloatImage, GrayImage, Matrix
 from forms_ocr.normalize import box_is_empty, crop_normalize_mnist, crop_normalize_string
 from forms_ocr.preprocess.deskew import page_rotate, skew_estimate
 from forms_ocr.preprocess.masks import illumination_normalize, line_masks
@@ -33,7 +34,8 @@ class BoxResult:
 @dataclass(frozen=True)
 class FieldResult:
     """A field: `kind` "digits" (comb) or "string"; bbox on the page as read; the field crop
-    with rules erased; for strings the (32, W) normalization; for combs their boxes."""
+    with rules erased; for strings the (32, W) normalization; for combs their boxes; `name`
+    when a template names it."""
 
     kind: str
     style: str
@@ -41,9 +43,12 @@ class FieldResult:
     crop: GrayImage
     boxes: tuple[BoxResult, ...] = ()
     normalized: FloatImage | None = None
+    # The template's name for the field; automatic mode leaves it empty.
+    name: str = ""
 
     def to_json(self) -> dict:
-        out: dict = {"kind": self.kind, "bbox": list(self.bbox)}
+        out: dict = {"name": self.name} if self.name else {}
+        out.update(kind=self.kind, bbox=list(self.bbox))
         if self.kind == "digits":
             out["boxes"] = [{"bbox": list(b.bbox), "empty": b.empty} for b in self.boxes]
         return out
@@ -69,8 +74,10 @@ class PageResult:
         }
 
 
-def _to_page(bbox: BBox, inverse: Matrix, shape: tuple[int, int]) -> BBox:
-    """A deskewed-page rectangle as an axis-aligned bbox in the page as read, clipped to it."""
+def bbox_to_page(bbox: BBox, inverse: Matrix, shape: tuple[int, ...]) -> BBox:
+    """A rectangle of a transformed page (deskewed, or registered to a template) as an
+    axis-aligned bbox in the page as read, clipped to it; `inverse` (3x3) maps the transformed
+    page's pixels back to the page's, `shape` is the page's (H, W)."""
     x, y, w, h = bbox
     corners = np.array([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]], dtype=np.float64)
     mapped = cv2.perspectiveTransform(corners, inverse)[0]
@@ -87,6 +94,76 @@ def _cut(image: GrayImage, bbox: BBox, margin_x: int = 0, margin_y: int = 0) -> 
     return image[y0:y1, x0:x1].copy()
 
 
+def rule_masks(page: GrayImage, *, unit: float) -> tuple[GrayImage, BinaryMask, BinaryMask]:
+    """The illumination-normalized page and its (horizontal, vertical) rule masks.
+
+    `page` is (H, W) uint8 grey, level (deskewed or registered); `unit` is its width over an A4
+    page's at 300 DPI. The masks hold every long straight stroke, handwritten ones included.
+    """
+    flat = illumination_normalize(page)
+    horizontal, vertical = line_masks(
+        flat, block=int(41 * unit), min_length=max(15, int(30 * unit))
+    )
+    return flat, horizontal, vertical
+
+
+def border_bands(fields: Sequence[RawField], shape: tuple[int, ...], *, unit: float) -> BinaryMask:
+    """255 within reach of the printed borders of `fields` (comb and rectangle outlines, comb
+    box walls, the rule under an underline field), 0 elsewhere; (H, W) of `shape`."""
+    bands = np.zeros(shape[:2], np.uint8)
+    for field in fields:
+        # Half the rule, plus room for a border that wobbles or sits a pixel off its place.
+        reach = field.line_thickness // 2 + max(2, round(3 * unit))
+        width = 2 * reach + 1
+        x, y, w, h = field.bbox
+        if field.style == "underline":
+            cv2.line(bands, (x, y + h), (x + w, y + h), 255, width)
+            continue
+        cv2.rectangle(bands, (x, y), (x + w, y + h), 255, width)
+        for cx, cy, cw, ch in field.cells:
+            cv2.line(bands, (cx, cy), (cx, cy + ch), 255, width)
+            cv2.line(bands, (cx + cw, cy), (cx + cw, cy + ch), 255, width)
+    return bands
+
+
+def rules_erase(
+    flat: GrayImage, rules: BinaryMask, fields: Sequence[RawField], *, unit: float
+) -> GrayImage:
+    """`flat` with the printed rules of `fields` painted white, so that only handwriting is left
+    in their crops. `rules` is the union of the rule masks; only its strokes near the fields'
+    borders are erased, since a handwritten "1" or the stem of a "4" is a long straight stroke
+    too (strokes crossing a border keep the parts of them that are off the rule)."""
+    thick = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    clean = flat.copy()
+    clean[(thick > 0) & (border_bands(fields, flat.shape, unit=unit) > 0)] = 255
+    return clean
+
+
+@dataclass(frozen=True)
+class PageAnalysis:
+    """Automatic mode's intermediates: the skew `angle` (degrees), the 3x3 matrix mapping the
+    deskewed page back to the page as read, the scale `unit`, the deskewed page with its rules
+    erased, and the fields found on it (in deskewed pixels, reading order)."""
+
+    angle: float
+    inverse: Matrix
+    unit: float
+    clean: GrayImage
+    fields: tuple[RawField, ...]
+
+
+def page_analyse(gray: GrayImage) -> PageAnalysis:
+    """Deskew a page (H, W) uint8, erase its rules and detect its fields (automatic mode)."""
+    # The skew is reported as the rotation (degrees, counter-clockwise) that levels the page.
+    angle = skew_estimate(gray)
+    deskewed, matrix = page_rotate(gray, angle)
+    unit = gray.shape[1] / A4_WIDTH_300DPI
+    flat, horizontal, vertical = rule_masks(deskewed, unit=unit)
+    fields = fields_detect(horizontal, vertical, unit=unit)
+    clean = rules_erase(flat, horizontal | vertical, fields, unit=unit)
+    return PageAnalysis(angle, np.linalg.inv(matrix), unit, clean, tuple(fields))
+
+
 def segment_page(image: GrayImage, *, index: int = 0) -> PageResult:
     """Find the fields of a page and cut their normalized crops.
 
@@ -95,30 +172,23 @@ def segment_page(image: GrayImage, *, index: int = 0) -> PageResult:
     """
     gray = np.ascontiguousarray(image)
     quality = page_quality(gray)
-    # The skew is reported as the rotation (degrees, counter-clockwise) that levels the page.
-    angle = skew_estimate(gray)
-    deskewed, matrix = page_rotate(gray, angle)
-    inverse = np.linalg.inv(matrix)
-    unit = gray.shape[1] / A4_WIDTH_300DPI
-    flat = illumination_normalize(deskewed)
-    horizontal, vertical = line_masks(
-        flat, block=int(41 * unit), min_length=max(15, int(30 * unit))
-    )
-    # Erase the rules from the crops so only handwriting remains (strokes crossing keep the
-    # parts of them that are off the rule).
-    rules = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
-    clean = flat.copy()
-    clean[rules > 0] = 255
-
+    analysis = page_analyse(gray)
     fields = [
-        _field_result(raw, clean, inverse, gray.shape)
-        for raw in fields_detect(horizontal, vertical, unit=unit)
+        field_cut(raw, analysis.clean, analysis.inverse, gray.shape) for raw in analysis.fields
     ]
-    return PageResult(index, gray.shape[1], gray.shape[0], round(angle, 2), quality, tuple(fields))
+    return PageResult(
+        index, gray.shape[1], gray.shape[0], round(analysis.angle, 2), quality, tuple(fields)
+    )
 
 
-def _field_result(raw: RawField, clean: GrayImage, inverse: Matrix, shape) -> FieldResult:
-    bbox = _to_page(raw.bbox, inverse, shape)
+def field_cut(
+    raw: RawField, clean: GrayImage, inverse: Matrix, shape: tuple[int, ...], *, name: str = ""
+) -> FieldResult:
+    """Cut a field found (or placed by a template) on a level page with its rules erased
+    (`clean`): per comb box the crop reaching past the border, the emptiness decision and the
+    MNIST normalization; for a string the crop and its (32, W) normalization. Bboxes are mapped
+    to the page as read through `inverse` (3x3); `shape` is that page's (H, W)."""
+    bbox = bbox_to_page(raw.bbox, inverse, shape)
     if raw.kind == "digits":
         boxes = []
         for cell in raw.cells:
@@ -130,12 +200,19 @@ def _field_result(raw: RawField, clean: GrayImage, inverse: Matrix, shape) -> Fi
                 if empty
                 else crop_normalize_mnist(crop, ink_is_dark=True)
             )
-            boxes.append(BoxResult(_to_page(cell, inverse, shape), empty, crop, normalized))
-        return FieldResult("digits", raw.style, bbox, _cut(clean, raw.bbox), tuple(boxes))
+            boxes.append(BoxResult(bbox_to_page(cell, inverse, shape), empty, crop, normalized))
+        return FieldResult(
+            "digits", raw.style, bbox, _cut(clean, raw.bbox), tuple(boxes), name=name
+        )
     margin_y = raw.bbox[3] // 6 if raw.style == "underline" else 0
     crop = _cut(clean, raw.bbox, margin_y=margin_y)
     return FieldResult(
-        "string", raw.style, bbox, crop, normalized=crop_normalize_string(crop, ink_is_dark=True)
+        "string",
+        raw.style,
+        bbox,
+        crop,
+        normalized=crop_normalize_string(crop, ink_is_dark=True),
+        name=name,
     )
 
 

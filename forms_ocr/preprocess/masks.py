@@ -11,20 +11,29 @@ from forms_ocr.images import BinaryMask, GrayImage
 def illumination_normalize(gray: GrayImage) -> GrayImage:
     """Divide out uneven lighting: the page over its large-scale background, paper -> 255."""
     background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((31, 31), np.uint8))
-    background = cv2.GaussianBlur(background, (0, 0), 15)
+    # The background is smooth: blurring a quarter-size copy gives it within a few grey levels
+    # at a sixth of the cost of a sigma-15 blur over the whole page.
+    small = cv2.resize(background, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 15 / 4)
+    background = cv2.resize(small, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     normalized = cv2.divide(gray, background, scale=255)
     return normalized
 
 
-def ink_mask(gray: GrayImage, *, block: int, offset: int = 12) -> BinaryMask:
+def ink_mask(
+    gray: GrayImage, *, block: int, offset: int = 12, despeckle: bool = True
+) -> BinaryMask:
     """255 where a pixel is darker than its neighbourhood by more than `offset` grey levels.
 
-    A small offset keeps light ("drop-out") printed borders; speckles are removed afterwards.
+    A small offset keeps light ("drop-out") printed borders; with `despeckle` isolated dots are
+    removed afterwards (and with them one-pixel-thin lines).
     """
     block = block | 1
     mask = cv2.adaptiveThreshold(
         gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset
     )
+    if not despeckle:
+        return mask
     # Isolated dots of scan noise: an opening with a 2x2 square removes them, strokes survive.
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
 
@@ -32,7 +41,9 @@ def ink_mask(gray: GrayImage, *, block: int, offset: int = 12) -> BinaryMask:
 def line_masks(gray: GrayImage, *, block: int, min_length: int) -> tuple[BinaryMask, BinaryMask]:
     """(horizontal, vertical) masks of straight strokes at least `min_length` pixels long, from
     the ink of a (deskewed, illumination-normalized) page."""
-    mask = ink_mask(gray, block=block)
+    # No despeckling: the long openings below remove specks anyway, and a 2x2 opening would
+    # erase the one-pixel rules of a thin comb printed at 150 DPI.
+    mask = ink_mask(gray, block=block, despeckle=False)
     horizontal = cv2.morphologyEx(
         mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_length, 1))
     )
