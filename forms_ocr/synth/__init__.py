@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from forms_ocr.images import GrayImage
-from forms_ocr.synth.degrade import ALL_DEGRADATIONS, page_degrade
+from forms_ocr.synth.degrade import ALL_DEGRADATIONS, Placement, page_degrade, page_place
 from forms_ocr.synth.digits import DigitImages, digits_from_npz, digits_load
-from forms_ocr.synth.fields import CleanField
+from forms_ocr.synth.fields import CleanField, Hand
 from forms_ocr.synth.truth import PageTruth, TruthBox, TruthField, rect_transform
 
 SAMPLE_DIGITS = Path(__file__).resolve().parent / "data" / "digits_sample.npz"
@@ -25,6 +25,7 @@ __all__ = [
     "SAMPLE_DIGITS",
     "DigitImages",
     "PageTruth",
+    "Placement",
     "SynthPage",
     "digits_from_npz",
     "digits_load",
@@ -52,20 +53,43 @@ def synth_page(
     dpi: int = 300,
     degradations: tuple[str, ...] = ALL_DEGRADATIONS,
     max_angle: float = 10.0,
+    hand_seed: int | None = None,
+    blank: bool = False,
+    placement: Placement | None = None,
 ) -> SynthPage:
-    """Generate one page of ``kind`` (``form`` or ``cheque``) at ``dpi``; same seed, same page."""
+    """Generate one page of ``kind`` (``form`` or ``cheque``) at ``dpi``; same seeds, same page.
+
+    With ``hand_seed`` None one rng draws everything (the pages of existing seeds never change).
+    With ``hand_seed`` the layout comes from ``seed`` alone and the handwriting and the scan's
+    image degradations from ``hand_seed``: pages of one ``seed`` and different ``hand_seed`` are
+    the same form filled in by different hands and scanned differently, whatever their
+    degradation flags. ``blank`` draws the form without handwriting (truth values empty) and
+    keeps the layout of the filled page of the same ``seed`` and mode: to get a template
+    reference for filled scans drawn with a ``hand_seed``, give the blank one too (any value).
+    With ``hand_seed`` None the "light_borders" flag changes the layout, so a blank page and its
+    filled twin then need the same content degradations. ``placement`` turns, scales and moves
+    the finished page on a canvas (a scan of it on a larger glass), truth moved along.
+    """
     rng = np.random.default_rng(seed)
+    if hand_seed is None:
+        hand = Hand(rng, blank=blank)
+    else:
+        hand = Hand(np.random.default_rng(hand_seed), separate=True, blank=blank)
     if kind == "form":
         from forms_ocr.synth.form import form_draw
 
-        clean, fields = form_draw(rng, digits, dpi=dpi, degradations=degradations)
+        clean, fields = form_draw(rng, digits, dpi=dpi, degradations=degradations, hand=hand)
     elif kind == "cheque":
         from forms_ocr.synth.cheque import cheque_draw
 
-        clean, fields = cheque_draw(rng, digits, dpi=dpi, degradations=degradations)
+        clean, fields = cheque_draw(rng, digits, dpi=dpi, degradations=degradations, hand=hand)
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    degraded = page_degrade(clean, rng, degradations, max_angle=max_angle)
+    if blank:
+        fields = [_field_emptied(field) for field in fields]
+    degraded = page_degrade(clean, hand.rng, degradations, max_angle=max_angle)
+    if placement is not None:
+        degraded = page_place(degraded, placement)
     truth = PageTruth(
         kind=kind,
         width=int(degraded.image.shape[1]),
@@ -76,6 +100,11 @@ def synth_page(
         fields=tuple(_field_truth(field, degraded.matrix) for field in fields),
     )
     return SynthPage(image=degraded.image, truth=truth)
+
+
+def _field_emptied(field: CleanField) -> CleanField:
+    boxes = tuple(replace(box, digit=None) for box in field.boxes)
+    return replace(field, value="", boxes=boxes)
 
 
 def _field_truth(field: CleanField, matrix: np.ndarray) -> TruthField:
@@ -105,15 +134,24 @@ def synth_write(
     out: str | os.PathLike[str],
     dpi: int = 300,
     degradations: tuple[str, ...] = ALL_DEGRADATIONS,
+    hand_seed: int | None = None,
+    blank: bool = False,
 ) -> list[Path]:
-    """Write ``n`` pages as ``{kind}_{i:04d}.png`` + ``.json`` truth into ``out``; return PNGs."""
+    """Write ``n`` pages as ``{kind}_{i:04d}.png`` + ``.json`` truth into ``out``; return PNGs.
+
+    Without ``hand_seed`` every page has its own layout; with it every page has the layout of
+    ``seed`` and its own handwriting. ``blank`` leaves the writing out and changes nothing else,
+    so ``blank`` with the same arguments gives the template reference of the filled pages.
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for index in range(n):
-        page = synth_page(
-            kind, digits, seed=seed * 100_003 + index, dpi=dpi, degradations=degradations
-        )
+        if hand_seed is None:
+            seeds = {"seed": seed * 100_003 + index}
+        else:
+            seeds = {"seed": seed, "hand_seed": hand_seed * 100_003 + index}
+        page = synth_page(kind, digits, dpi=dpi, degradations=degradations, blank=blank, **seeds)
         stem = folder / f"{kind}_{index:04d}"
         cv2.imwrite(str(stem.with_suffix(".png")), page.image)
         stem.with_suffix(".json").write_text(json.dumps(page.truth.to_json(), indent=1))

@@ -6,8 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from forms_ocr.synth.digits import DigitImages
-from forms_ocr.synth.draw import Ink, hline_draw, text_draw
-from forms_ocr.synth.fields import CleanField, CombStyle, comb_draw, string_field_draw
+from forms_ocr.synth.draw import hline_draw, text_draw
+from forms_ocr.synth.fields import (
+    CleanField,
+    CombStyle,
+    Hand,
+    border_level_draw,
+    comb_draw,
+    string_field_draw,
+)
 
 CHEQUE_INCHES = (7.0, 3.2)
 
@@ -24,19 +31,28 @@ def _pattern_draw(page: np.ndarray, rng: np.random.Generator, unit: float) -> No
 
 
 def cheque_draw(
-    rng: np.random.Generator, digits: DigitImages, *, dpi: int, degradations: tuple[str, ...]
+    rng: np.random.Generator,
+    digits: DigitImages,
+    *,
+    dpi: int,
+    degradations: tuple[str, ...],
+    hand: Hand | None = None,
 ) -> tuple[np.ndarray, list[CleanField]]:
-    """Return a clean float32 cheque (0..255) and its fields, before image degradations."""
+    """Return a clean float32 cheque (0..255) and its fields, before image degradations.
+
+    ``rng`` draws the layout; ``hand`` (default: the same ``rng``) draws the handwriting.
+    """
+    hand = hand or Hand(rng)
     unit = dpi / 300.0
     width, height = round(CHEQUE_INCHES[0] * dpi), round(CHEQUE_INCHES[1] * dpi)
     page = np.full((height, width), 255.0, dtype=np.float32)
     _pattern_draw(page, rng, unit)
     light = "light_borders" in degradations
     crossing = "crossing" in degradations
-    ink = Ink(level=float(rng.uniform(10, 70)))
+    ink = hand.ink_draw()
     margin = round(90 * unit)
     text_draw(page, "BANK OF EXAMPLE", margin, round(110 * unit), round(42 * unit), 30.0)
-    border_level = float(rng.uniform(150, 195)) if light and rng.random() < 0.5 else 30.0
+    border_level = border_level_draw(rng, light=light, share=0.5, stable=hand.separate)
     thickness = max(1, round(rng.uniform(1.5, 4.0) * unit))
     fields: list[CleanField] = []
 
@@ -58,7 +74,14 @@ def cheque_draw(
     text_draw(page, "DATE", date_x, date_y - round(20 * unit), round(28 * unit), 30.0)
     fields.append(
         comb_draw(
-            page, rng, digits, x=date_x, y=date_y, count=8, style=comb_style(box_w, box_h), ink=ink
+            page,
+            hand.rng,
+            digits,
+            x=date_x,
+            y=date_y,
+            count=8,
+            style=comb_style(box_w, box_h),
+            ink=ink,
         )
     )
     # Payee line, printed only: no handwriting is read from it.
@@ -72,7 +95,7 @@ def cheque_draw(
     amount_y = round(300 * unit)
     text_draw(page, "AMOUNT", amount_x, amount_y - round(16 * unit), round(26 * unit), 30.0)
     amount = string_field_draw(
-        page, rng, digits, x=amount_x, y=amount_y, w=amount_w, h=amount_h,
+        page, hand.rng, digits, x=amount_x, y=amount_y, w=amount_w, h=amount_h,
         style="rectangle", thickness=thickness, border_level=border_level, ink=ink,
     )  # fmt: skip
     fields.append(amount)
@@ -87,7 +110,7 @@ def cheque_draw(
     fields.append(
         comb_draw(
             page,
-            rng,
+            hand.rng,
             digits,
             x=acc_x,
             y=acc_y,

@@ -75,6 +75,39 @@ def page_degrade(
     return Degraded(image=result, matrix=matrix, skew_deg=-angle)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a scanner puts the page: turned by ``angle_deg`` (counter-clockwise, as cv2 rotates)
+    and scaled by ``scale`` about its centre, moved by ``offset`` (x, y) pixels, on a canvas of
+    ``canvas`` (H, W) pixels (None: the page's own size). Draws nothing from any rng."""
+
+    angle_deg: float = 0.0
+    scale: float = 1.0
+    offset: tuple[int, int] = (0, 0)
+    canvas: tuple[int, int] | None = None
+
+
+def page_place(degraded: Degraded, placement: Placement) -> Degraded:
+    """Put a degraded page on its canvas as ``placement`` says, paper-coloured around it."""
+    height, width = degraded.image.shape
+    matrix = np.eye(3)
+    matrix[:2] = cv2.getRotationMatrix2D(
+        (width / 2, height / 2), placement.angle_deg, placement.scale
+    )
+    matrix[:2, 2] += placement.offset
+    canvas_h, canvas_w = placement.canvas or (height, width)
+    paper = int(np.percentile(degraded.image, 90))
+    image = cv2.warpPerspective(
+        degraded.image, matrix, (canvas_w, canvas_h), flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=paper,
+    )  # fmt: skip
+    return Degraded(
+        image=image,
+        matrix=matrix @ degraded.matrix,
+        skew_deg=degraded.skew_deg - placement.angle_deg,
+    )
+
+
 def _uneven_lighting(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     height, width = image.shape
     ys, xs = np.mgrid[0:height:8, 0:width:8].astype(np.float32)

@@ -44,6 +44,10 @@ def alpha_scaled(alpha: np.ndarray, height: int) -> np.ndarray:
 
 def alpha_paste(page: PageArray, alpha: np.ndarray, x: int, y: int, ink: Ink) -> None:
     """Darken ``page`` with ``alpha`` placed at top-left (x, y), clipped to the page."""
+    if ink.level >= 255.0:
+        # An invisible pen (a blank page): blending white into white in float32 can round to
+        # 254.99 and leave ghost pixels, so do not blend at all.
+        return
     h, w = alpha.shape
     x0, y0 = max(0, x), max(0, y)
     x1, y1 = min(page.shape[1], x + w), min(page.shape[0], y + h)

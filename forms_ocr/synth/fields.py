@@ -43,6 +43,37 @@ class CleanField:
 
 
 @dataclass(frozen=True)
+class Hand:
+    """Who fills the form in: ``rng`` draws everything handwritten (values, empties, digit images,
+    their placement, the pen). ``separate`` says it is not the layout's rng, so the layout must
+    not depend on what is written; ``blank`` writes with an invisible pen (the rng still moves
+    as if writing, so a blank page keeps the layout of its filled twin)."""
+
+    rng: np.random.Generator
+    separate: bool = False
+    blank: bool = False
+
+    def ink_draw(self) -> Ink:
+        level = float(self.rng.uniform(10, 70))
+        # Ink as light as the paper: alpha_paste leaves the page alone.
+        return Ink(level=255.0) if self.blank else Ink(level=level)
+
+
+def border_level_draw(
+    rng: np.random.Generator, *, light: bool, share: float, stable: bool
+) -> float:
+    """The grey of a field's printed borders: dark, or for ``share`` of the fields a light
+    "drop-out" colour when ``light``. With ``stable`` the rng moves the same way whether or not
+    ``light`` is set, so the rest of the layout does not depend on that flag."""
+    if not (light or stable):
+        return 30.0
+    if rng.random() < share:
+        level = float(rng.uniform(150, 195))
+        return level if light else 30.0
+    return 30.0
+
+
+@dataclass(frozen=True)
 class CombStyle:
     box_w: int
     box_h: int

@@ -7,7 +7,14 @@ import numpy as np
 
 from forms_ocr.synth.digits import DigitImages
 from forms_ocr.synth.draw import Ink, hline_draw, text_draw
-from forms_ocr.synth.fields import CleanField, CombStyle, comb_draw, string_field_draw
+from forms_ocr.synth.fields import (
+    CleanField,
+    CombStyle,
+    Hand,
+    border_level_draw,
+    comb_draw,
+    string_field_draw,
+)
 
 A4_INCHES = (8.27, 11.69)
 LABELS = (
@@ -27,9 +34,18 @@ LABELS = (
 
 
 def form_draw(
-    rng: np.random.Generator, digits: DigitImages, *, dpi: int, degradations: tuple[str, ...]
+    rng: np.random.Generator,
+    digits: DigitImages,
+    *,
+    dpi: int,
+    degradations: tuple[str, ...],
+    hand: Hand | None = None,
 ) -> tuple[np.ndarray, list[CleanField]]:
-    """Return a clean float32 A4 page (0..255) and its fields, before image degradations."""
+    """Return a clean float32 A4 page (0..255) and its fields, before image degradations.
+
+    ``rng`` draws the layout; ``hand`` (default: the same ``rng``) draws the handwriting.
+    """
+    hand = hand or Hand(rng)
     unit = dpi / 300.0  # sizes below are pixels at 300 DPI
     width, height = round(A4_INCHES[0] * dpi), round(A4_INCHES[1] * dpi)
     page = np.full((height, width), 255.0, dtype=np.float32)
@@ -38,7 +54,7 @@ def form_draw(
     hline_draw(page, margin, width - margin, round(440 * unit), max(2, round(4 * unit)), 40.0)
     light = "light_borders" in degradations
     crossing = "crossing" in degradations
-    ink = Ink(level=float(rng.uniform(10, 70)))
+    ink = hand.ink_draw()
     fields: list[CleanField] = []
     y = round(560 * unit)
     bottom = height - margin
@@ -61,7 +77,7 @@ def form_draw(
                 x += round(rng.uniform(30, 60) * unit)
             remaining = width - margin - x
             field = _field_draw(
-                page, rng, digits, x=x, y=top, field_h=field_h, remaining=remaining,
+                page, rng, hand, digits, x=x, y=top, field_h=field_h, remaining=remaining,
                 unit=unit, light=light, crossing=crossing, ink=ink, second=label_index > 0,
             )  # fmt: skip
             if field is None:
@@ -77,6 +93,7 @@ def form_draw(
 def _field_draw(
     page: np.ndarray,
     rng: np.random.Generator,
+    hand: Hand,
     digits: DigitImages,
     *,
     x: int,
@@ -91,7 +108,7 @@ def _field_draw(
 ) -> CleanField | None:
     thickness = max(1, round(rng.uniform(1.5, 4.5) * unit))
     # Drop-out borders: printed in a light colour that some scanners nearly erase.
-    border_level = float(rng.uniform(150, 195)) if light and rng.random() < 0.35 else 30.0
+    border_level = border_level_draw(rng, light=light, share=0.35, stable=hand.separate)
     if rng.random() < 0.7:
         box_w = round(field_h * rng.uniform(0.7, 1.05))
         count = min(int(rng.integers(2, 13)), (remaining - 10) // box_w)
@@ -107,12 +124,12 @@ def _field_draw(
             empty_rate=0.25,
             crossing_rate=0.15 if crossing else 0.0,
         )
-        return comb_draw(page, rng, digits, x=x, y=y, count=count, style=style, ink=ink)
+        return comb_draw(page, hand.rng, digits, x=x, y=y, count=count, style=style, ink=ink)
     field_w = min(round(rng.uniform(500, 1300) * unit), remaining - 10)
     if field_w < 400 * unit:
         return None
     string_style = "rectangle" if rng.random() < 0.5 else "underline"
     return string_field_draw(
-        page, rng, digits, x=x, y=y, w=field_w, h=field_h, style=string_style,
+        page, hand.rng, digits, x=x, y=y, w=field_w, h=field_h, style=string_style,
         thickness=thickness, border_level=border_level, ink=ink,
     )  # fmt: skip
