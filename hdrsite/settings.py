@@ -224,7 +224,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _default_result_backend = f"file://{VAR_DIR / 'celery-results'}"
     (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task whose worker died unacknowledged is delivered again after this many seconds (it must
+    # exceed the longest task: a running task is never handed to a second worker before then).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("HDR_BROKER_VISIBILITY_TIMEOUT_S", 3600)
+    }
     _default_result_backend = CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_result_backend)
 CELERY_RESULT_EXPIRES = 24 * 3600

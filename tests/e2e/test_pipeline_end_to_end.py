@@ -83,6 +83,40 @@ def test_an_unreadable_scan_ends_failed_with_its_reason(live_worker, clerk_api):
     assert "damaged" in body["error"]
 
 
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares width x height pixels: a decompression bomb."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width + 1) * 16)  # a few rows; the rest never arrives
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_decompression_bomb_fails_with_its_reason_and_the_worker_goes_on(live_worker, clerk_api):
+    bomb = clerk_api.post(
+        "/api/v1/documents/",
+        {"file": SimpleUploadedFile("bomb.png", _png_declaring(60_000, 60_000))},
+    )
+    assert bomb.status_code == 202
+
+    failed = _wait_settled(clerk_api, bomb.json()["id"])
+    after = clerk_api.post(
+        "/api/v1/documents/", {"file": SimpleUploadedFile("form.png", _form_png(23))}
+    )
+    read = _wait_settled(clerk_api, after.json()["id"])
+
+    assert failed["status"] == "failed"
+    assert "pixels" in failed["error"], failed["error"]
+    assert read["status"] in ("done", "needs_review"), read["error"]
+
+
 def test_browser_upload_shows_the_read_values(
     live_worker, live_server, phone_page, tmp_path, clerk_api
 ):
