@@ -3,10 +3,11 @@
 Keypoints (ORB) are found on copies of both pages shrunk by one common factor. Page-wide matches
 that pass Lowe's ratio test (print and labels: comb corners all look alike and fail it) give a
 first estimate, a similarity fitted with RANSAC. Guided matching then pairs every keypoint with
-the reference keypoints near its predicted place, comb corners included, and a homography is
-fitted to those with RANSAC. The result is checked: enough matches must agree, the warp must be
-one a scanner makes (scale, rotation, shear, perspective within limits), and the printed rules
-of scan and reference must coincide both ways.
+the reference keypoints near its predicted place, comb corners included, in rounds that refine
+an affine estimate; a homography is fitted to the last round's matches with RANSAC. The result
+is checked: enough matches must agree, the warp must be one a scanner makes (scale, rotation,
+shear, perspective within limits), and the printed rules of scan and reference must coincide
+both ways.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from forms_ocr.preprocess.masks import illumination_normalize, line_masks
 logger = logging.getLogger(__name__)
 
 DEFAULT_MIN_INLIERS = 40
-# Keypoints are found on copies of about this many pixels (1.2 Mpx: an A4 page at ~110 DPI);
-# the print of a form is still sharp there, and ORB and matching stay fast.
-WORK_PIXELS = 1_200_000
+# Keypoints are found on copies of at most this many pixels (an A4 page at ~160 DPI). Smaller
+# copies of noisy 150-DPI scans lost the labels' features: only the title matched, and
+# registration failed on 5 of 20 bench pages; 300- and 600-DPI pages shrink to this size.
+WORK_PIXELS = 2_500_000
 # More keypoints add matches on large pages but matching time grows with their product.
 REFERENCE_KEYPOINTS = 3000
 SCAN_KEYPOINTS = 4000
@@ -40,9 +42,13 @@ MATCH_RATIO = 0.8
 # which leaves a slight perspective unexplained) and for the final homography.
 RANSAC_THRESHOLD = 3.0
 GUIDED_THRESHOLD = 2.0
-# Guided matching looks this far (a share of the work copy's longer side) around the first
-# estimate's prediction: its error, a page's slight perspective, is well within it.
+# Guided matching looks this far (a share of the work copy's longer side) around the current
+# estimate's prediction; each round refits an affine map to its matches, so an estimate made
+# from the title alone (slightly off in angle far down the page) is corrected row by row.
 GUIDED_RADIUS = 0.012
+GUIDED_ROUNDS = 3
+# Among the reference keypoints near the prediction the best must beat the runner-up by this.
+GUIDED_RATIO = 0.9
 # Hamming distance (of 256 bits) above which a guided match is not the same corner.
 MAX_GUIDED_DISTANCE = 64
 # What a scanner (or a phone held over a desk) does to a page, with room to spare over the
@@ -280,18 +286,18 @@ def _guided_matches(
     points: NDArray[np.float32],
     descriptors: NDArray[np.uint8],
     features: ReferenceFeatures,
-    similarity: NDArray[np.float64],
+    estimate: NDArray[np.float64],
     radius: float,
 ) -> NDArray[np.int64]:
-    """Matches searched only near where a first estimate puts each scan keypoint.
+    """Matches searched only near where an estimate puts each scan keypoint.
 
     The corners of comb boxes all look alike, so page-wide matching drops them; near their
     predicted place they are unique, and they spread the matches over the whole form, which is
-    what pins down a homography. `similarity` (2, 3) maps scan to reference work pixels.
+    what pins down a homography. `estimate` (2, 3) maps scan to reference work pixels.
     Returns (K, 2) index pairs (scan, reference) that pass the ratio test among the reference
     keypoints within `radius` pixels of the prediction.
     """
-    predicted = points @ similarity[:, :2].T + similarity[:, 2]
+    predicted = points @ estimate[:, :2].T + estimate[:, 2]
     # Bucket the reference keypoints on a grid of `radius` cells; candidates of a scan keypoint
     # lie in the 3x3 cells around its prediction.
     ref_cells = np.floor(features.points / radius).astype(np.int64)
@@ -328,7 +334,7 @@ def _guided_matches(
     if first.size and first[-1] + 1 < len(query):
         has_second[-1] = query[first[-1] + 1] == query[first[-1]]
     second = np.where(has_second, distance[np.minimum(first + 1, len(query) - 1)], np.inf)
-    keep = (distance[first] < MATCH_RATIO * second) & (distance[first] <= MAX_GUIDED_DISTANCE)
+    keep = (distance[first] < GUIDED_RATIO * second) & (distance[first] <= MAX_GUIDED_DISTANCE)
     return np.stack([query[first[keep]], train[first[keep]]], axis=1)
 
 
@@ -370,9 +376,22 @@ def page_register(
             f"too few matching features agree on one position ({agreeing} of at least "
             f"{min_inliers}, of {len(good)} matches): the scan does not show the template's form"
         )
-    # Then every feature near its predicted place, and a homography fitted to all of them.
-    radius = GUIDED_RADIUS * max(small.shape)
-    guided = _guided_matches(points, descriptors, features, similarity, radius)
+    # Then every feature near its predicted place, in rounds that refine an affine estimate,
+    # and a homography fitted to the last round's matches.
+    radius = GUIDED_RADIUS * max(features.work_shape)
+    model = similarity
+    for _ in range(GUIDED_ROUNDS - 1):
+        guided = _guided_matches(points, descriptors, features, model, radius)
+        if len(guided) < min_inliers:
+            break
+        fitted, _mask = cv2.estimateAffine2D(
+            points[guided[:, 0]], features.points[guided[:, 1]], method=cv2.RANSAC,
+            ransacReprojThreshold=RANSAC_THRESHOLD, maxIters=5000, confidence=0.999,
+        )  # fmt: skip
+        if fitted is None:
+            break
+        model = fitted
+    guided = _guided_matches(points, descriptors, features, model, radius)
     homography, inliers = None, 0
     if len(guided) >= min_inliers:
         homography, mask = cv2.findHomography(
