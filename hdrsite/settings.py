@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -204,6 +205,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "recognition.models.DocumentStatus.choices",
         "FieldStatusEnum": "recognition.models.FieldStatus.choices",
         "ReviewModeEnum": [("field", "field"), ("api", "api")],
+        "FieldKindEnum": "recognition.models.FieldKind.choices",
+        "ModelKindEnum": "recognition.models.ModelKind.choices",
+        "TemplateKindEnum": "recognition.models.TemplateKind.choices",
         "PlaygroundModeEnum": [("digit", "digit"), ("number", "number")],
     },
 }
@@ -255,6 +259,8 @@ CELERY_TASK_ROUTES = {
     "hdr.page_recognize": {"queue": "gpu"},
     "hdr.documents_reap_stuck": {"queue": "cpu"},
     "hdr.batch_webhook_deliver": {"queue": "cpu"},
+    "hdr.retrain": {"queue": "gpu"},
+    "hdr.retrain_due": {"queue": "cpu"},
 }
 # A task is acknowledged after it ran, and given back to the queue when its worker dies, so a
 # crash or a deploy never loses work (tasks are idempotent, so a rerun is safe).
@@ -270,6 +276,9 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "documents-reap-stuck": {"task": "hdr.documents_reap_stuck", "schedule": 300},
+    # Nightly; edit the time in the admin (Periodic tasks). It only starts a job when enough new
+    # reviewed samples arrived (Learning settings).
+    "retrain-due": {"task": "hdr.retrain_due", "schedule": crontab(hour=2, minute=0)},
     "sessions-clear-expired": {
         "task": "hdr.sessions_clear_expired",
         "schedule": 6 * 3600,

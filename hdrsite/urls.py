@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from recognition.views import documents, playground, review
+from recognition.views import documents, learning, playground, review, templates
 from recognition.views.health import healthz
 from recognition.views.pages import home
 
@@ -21,6 +21,10 @@ urlpatterns = [
     path("review/", review.review_page, name="review"),
     path("review/grid/", review.grid_page, name="review-grid"),
     path("review/figures/", review.stats_page, name="review-stats"),
+    path("learning/", learning.learning_page, name="learning"),
+    path("templates/", templates.templates_page, name="templates"),
+    path("templates/new/", templates.template_new_page, name="template-new"),
+    path("templates/<int:template_id>/", templates.template_edit_page, name="template-edit"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

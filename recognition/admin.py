@@ -5,7 +5,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from recognition.models import FieldReview, ModelVersion, Template, TemplateField
+from recognition.models import (
+    FieldReview,
+    LearningSettings,
+    ModelVersion,
+    RetrainingJob,
+    Template,
+    TemplateField,
+    TrainingSample,
+)
 from recognition.validation import RuleError, rule_validate
 
 
@@ -63,3 +71,25 @@ class FieldReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(LearningSettings)
+class LearningSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "min_new_samples", "holdout_percent", "auto_promote", "epochs"]
+
+    def has_add_permission(self, request) -> bool:
+        return not LearningSettings.objects.exists()
+
+
+@admin.register(TrainingSample)
+class TrainingSampleAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "label", "is_holdout", "corrected"]
+    list_filter = ["kind", "is_holdout", "corrected"]
+    readonly_fields = [f.name for f in TrainingSample._meta.fields]
+
+
+@admin.register(RetrainingJob)
+class RetrainingJobAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "status", "trigger", "candidate"]
+    list_filter = ["kind", "status"]
+    readonly_fields = [f.name for f in RetrainingJob._meta.fields]

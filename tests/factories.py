@@ -73,3 +73,13 @@ class FieldFactory(factory.django.DjangoModelFactory):
     ]
     confidence = 0.97
     status = FieldStatus.ACCEPTED
+
+
+def api_for(user):
+    """An API client authenticated as `user` (anonymous for None)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client

@@ -15,7 +15,8 @@ from recognition.errors import NotFoundError
 from recognition.models import Field, FieldKind, FieldReview
 from recognition.selectors.documents import documents_visible_to
 from recognition.selectors.review import review_stats
-from recognition.services.pipeline import page_image_load, png_bytes
+from recognition.services.images import png_bytes
+from recognition.services.pipeline import page_image_load
 from recognition.services.review import (
     Effort,
     field_revert,

@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from recognition.api import review, views
+from recognition.api import learning, review, templates, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -42,6 +42,52 @@ urlpatterns = [
     ),
     path(
         "fields/<int:field_id>/release/", review.FieldReleaseApi.as_view(), name="api-field-release"
+    ),
+    path("retraining/", learning.RetrainingApi.as_view(), name="api-retraining"),
+    path(
+        "retraining/<int:job_id>/",
+        learning.RetrainingDetailApi.as_view(),
+        name="api-retraining-job",
+    ),
+    path(
+        "retraining/<int:job_id>/cancel/",
+        learning.RetrainingCancelApi.as_view(),
+        name="api-retraining-cancel",
+    ),
+    path("models/", learning.ModelVersionsApi.as_view(), name="api-models"),
+    path(
+        "models/<int:version_id>/promote/",
+        learning.ModelVersionPromoteApi.as_view(),
+        name="api-model-promote",
+    ),
+    path(
+        "models/<int:version_id>/rollback/",
+        learning.ModelVersionRollbackApi.as_view(),
+        name="api-model-rollback",
+    ),
+    path("learning/", learning.LearningDashboardApi.as_view(), name="api-learning"),
+    path("templates/", templates.TemplateListCreateApi.as_view(), name="api-templates"),
+    path("templates/detect", templates.TemplateDetectApi.as_view(), name="api-template-detect"),
+    path("templates/import", templates.TemplateImportApi.as_view(), name="api-template-import"),
+    path(
+        "templates/<int:template_id>/",
+        templates.TemplateDetailApi.as_view(),
+        name="api-template-detail",
+    ),
+    path(
+        "templates/<int:template_id>/reference",
+        templates.TemplateReferenceApi.as_view(),
+        name="api-template-reference",
+    ),
+    path(
+        "templates/<int:template_id>/export",
+        templates.TemplateExportApi.as_view(),
+        name="api-template-export",
+    ),
+    path(
+        "templates/<int:template_id>/try",
+        templates.TemplateTryApi.as_view(),
+        name="api-template-try",
     ),
     path("fields/<int:field_id>/revert/", review.FieldRevertApi.as_view(), name="api-field-revert"),
 ]

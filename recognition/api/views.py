@@ -69,6 +69,11 @@ class DocumentListCreateApi(ListAPIView):
         template = serializers.CharField(
             required=False, allow_blank=True, help_text="template id or name"
         )
+        template_fallback = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="read scans that do not match the template automatically instead of failing",
+        )
 
     def get_queryset(self):
         filters = self.FilterSerializer(data=self.request.query_params)
@@ -104,6 +109,7 @@ class DocumentListCreateApi(ListAPIView):
             upload=_upload_from(payload.validated_data["file"]),
             idempotency_key=key,
             template=template_resolve(payload.validated_data.get("template")),
+            template_fallback=payload.validated_data["template_fallback"],
         )
         body = DocumentSummarySerializer(document, context={"request": request}).data
         response = Response(body, status=status.HTTP_202_ACCEPTED)
@@ -171,6 +177,12 @@ class BatchCreateApi(APIView):
         template = serializers.CharField(
             required=False, allow_blank=True, help_text="template id or name"
         )
+        template_fallback = serializers.BooleanField(required=False, default=False)
+        template_fallback = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="read scans that do not match the template automatically instead of failing",
+        )
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer}, responses={202: BatchSerializer}
@@ -185,6 +197,7 @@ class BatchCreateApi(APIView):
             uploads=[_upload_from(f) for f in payload.validated_data["files"]],
             callback_url=payload.validated_data.get("callback_url", ""),
             template=template_resolve(payload.validated_data.get("template")),
+            template_fallback=payload.validated_data["template_fallback"],
         )
         return Response(BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 

@@ -10,6 +10,7 @@ from recognition.models.documents import (
 from recognition.models.model_versions import ModelKind, ModelVersion
 from recognition.models.reviews import FieldReview, ReviewAction
 from recognition.models.templates import Template, TemplateField, TemplateKind
+from recognition.models.training import JobStatus, LearningSettings, RetrainingJob, TrainingSample
 
 __all__ = [
     "Batch",
@@ -19,11 +20,15 @@ __all__ = [
     "FieldKind",
     "FieldReview",
     "FieldStatus",
+    "JobStatus",
+    "LearningSettings",
     "ModelKind",
     "ModelVersion",
     "Page",
+    "RetrainingJob",
     "ReviewAction",
     "Template",
     "TemplateField",
     "TemplateKind",
+    "TrainingSample",
 ]

@@ -89,6 +89,8 @@ class Document(models.Model):
         blank=True,
         related_name="documents",
     )
+    # When the scan does not register to its template: read it automatically instead of failing.
+    template_fallback = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

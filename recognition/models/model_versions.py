@@ -22,6 +22,12 @@ class ModelVersion(models.Model):
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Versions trained on this installation: the version they were fine-tuned from, and their
+    # metrics on the base test set and on the correction holdout.
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    metrics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["kind", "-created_at"]

@@ -70,17 +70,21 @@ def document_enqueue(document: Document) -> None:
 
 
 def template_resolve(value) -> Template | None:
-    """The template an upload names, by id or by name; None for none; an error for an unknown one."""
+    """The template an upload names, by id or by name (its current version); None for none.
+    Unknown, draft and superseded templates are refused with the reason."""
     if value in (None, ""):
         return None
     text = str(value).strip()
-    template = (
-        Template.objects.filter(pk=int(text)).first()
-        if text.isdigit()
-        else Template.objects.filter(name=text).first()
-    )
+    if text.isdigit():
+        template = Template.objects.filter(pk=int(text)).first()
+    else:
+        template = Template.objects.filter(name=text, is_current=True).first()
     if template is None:
         raise ApplicationError(f"no template {text!r}")
+    if not template.is_current:
+        raise ApplicationError(f"{template} is an old version; upload with the current one")
+    if not template.is_live:
+        raise ApplicationError(f"{template} is a draft; an admin must make it live first")
     return template
 
 
@@ -91,6 +95,7 @@ def document_create(
     idempotency_key: str | None = None,
     batch: Batch | None = None,
     template=None,
+    template_fallback: bool = False,
 ) -> tuple[Document, bool]:
     """Store an uploaded scan as a queued document; return (document, created).
 
@@ -112,6 +117,7 @@ def document_create(
         file_type=file_type,
         idempotency_key=idempotency_key or None,
         template=template,
+        template_fallback=template_fallback,
     )
     document.file.save("original", ContentFile(upload.data), save=False)
     try:
@@ -191,14 +197,27 @@ def uploads_expand(uploads: list[Upload]) -> list[Upload]:
 
 
 @transaction.atomic
-def batch_create(*, owner, uploads: list[Upload], callback_url: str = "", template=None) -> Batch:
+def batch_create(
+    *,
+    owner,
+    uploads: list[Upload],
+    callback_url: str = "",
+    template=None,
+    template_fallback: bool = False,
+) -> Batch:
     """Create a batch and one queued document per file (ZIPs expanded); all or nothing."""
     if callback_url:
         callback_url_check(callback_url)
     files = uploads_expand(uploads)
     batch = Batch.objects.create(owner=owner, callback_url=callback_url)
     for upload in files:
-        document_create(owner=owner, upload=upload, batch=batch, template=template)
+        document_create(
+            owner=owner,
+            upload=upload,
+            batch=batch,
+            template=template,
+            template_fallback=template_fallback,
+        )
     return batch
 
 

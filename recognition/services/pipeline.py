@@ -10,7 +10,6 @@ import io
 import logging
 from datetime import timedelta
 
-import cv2
 import numpy as np
 from celery import current_app
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.utils import timezone
 from forms_ocr import segment_page
 from forms_ocr.errors import UnreadableFileError
 from forms_ocr.reading import pages_read
+from forms_ocr.template import RegistrationError
 from recognition.models import (
     Document,
     DocumentStatus,
@@ -38,8 +38,9 @@ from recognition.reading import (
 )
 from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
+from recognition.services.images import grey_image_load, png_bytes
 from recognition.services.routing import characters_for_value, field_route
-from recognition.services.templates import template_fields_match
+from recognition.services.templates import template_fields_match, template_page_segment
 from recognition.validation import (
     candidates_from_characters,
     candidates_from_n_best,
@@ -55,13 +56,6 @@ SETTLED = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAIL
 def _enqueue(task_name: str, *ids) -> None:
     args = [str(i) for i in ids]
     transaction.on_commit(lambda: current_app.send_task(task_name, args=args))
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError("could not encode image as PNG")
-    return encoded.tobytes()
 
 
 def document_ingest(*, document_id) -> list[int]:
@@ -111,12 +105,7 @@ def document_ingest(*, document_id) -> list[int]:
 
 def page_image_load(page: Page) -> np.ndarray:
     """The page as read: (H, W) uint8 grey."""
-    with page.image.open("rb") as handle:
-        buffer = np.frombuffer(handle.read(), dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise ValueError(f"page {page.pk}: stored image cannot be decoded")
-    return image
+    return grey_image_load(page.image, what=f"page {page.pk}")
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -125,23 +114,56 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+def field_input(found) -> np.ndarray:
+    """What recognition reads of a segmented field: the normalized boxes of a comb field
+    (float32 [N,28,28]), the crop of a string field (uint8 grey)."""
+    if found.kind == FieldKind.DIGITS:
+        if not found.boxes:
+            return np.zeros((0, 28, 28), np.float32)
+        return np.stack([box.normalized for box in found.boxes])
+    return found.crop
+
+
 def page_segment(*, page_id: int) -> int:
     """Find the page's fields, store their crops, and queue recognition; returns the field count.
 
     A re-run replaces the page's fields, so running it twice leaves the same rows.
     """
-    page = Page.objects.select_related("document").filter(pk=page_id).first()
+    page = Page.objects.select_related("document", "document__template").filter(pk=page_id).first()
     if page is None or page.document.status in SETTLED:
         return 0
-    result = segment_page(page_image_load(page), index=page.index)
-    named = {}
-    if page.document.template_id:
-        named = template_fields_match(
-            list(TemplateField.objects.filter(template_id=page.document.template_id)),
-            [(found.kind, found.bbox) for found in result.fields],
-            page_width=page.width,
-            page_height=page.height,
-        )
+    document = page.document
+    image = page_image_load(page)
+    template = document.template
+    named: dict = {}
+    note = ""
+    if template is not None and template.reference:
+        try:
+            reading = template_page_segment(template, image, index=page.index)
+        except RegistrationError as exc:
+            if not document.template_fallback:
+                document_fail(
+                    document_id=document.pk,
+                    reason=f"page {page.index + 1} does not match the template {template}: "
+                    f"{exc.reason}",
+                )
+                return 0
+            note = f"not read with the template {template} ({exc.reason}); read automatically"
+            result = segment_page(image, index=page.index)
+        else:
+            result = reading.result
+            named = {
+                i: reading.fields_by_name.get(found.name) for i, found in enumerate(result.fields)
+            }
+    else:
+        result = segment_page(image, index=page.index)
+        if template is not None:
+            named = template_fields_match(
+                list(TemplateField.objects.filter(template=template)),
+                [(found.kind, found.bbox) for found in result.fields],
+                page_width=page.width,
+                page_height=page.height,
+            )
     arrays: dict[str, np.ndarray] = {}
     with transaction.atomic():
         page.fields.all().delete()
@@ -158,18 +180,68 @@ def page_segment(*, page_id: int) -> int:
             )
             field.crop.save("crop.png", ContentFile(png_bytes(found.crop)), save=False)
             field.save()
-            if found.kind == FieldKind.DIGITS:
-                arrays[f"f{index}"] = np.stack([box.normalized for box in found.boxes])
-            else:
-                arrays[f"f{index}"] = found.crop
+            arrays[f"f{index}"] = field_input(found)
         page.crops.save("crops.npz", ContentFile(npz_bytes(arrays)), save=False)
         page.skew_deg = result.skew_deg
         page.quality = result.quality.to_json()
+        if note:
+            page.quality = {**page.quality, "template": note}
         page.segmented_at = timezone.now()
         page.recognized_at = None
         page.save()
         _enqueue("hdr.page_recognize", page.pk)
     return len(result.fields)
+
+
+def fields_read(recognizers, fields: list[tuple[str, np.ndarray, list[bool]]]) -> list:
+    """Read fields given as (kind, crop, box emptiness): comb fields box by box with the digit
+    model, string fields in one batch with the string model (digit by digit without one).
+    Returns (FieldReading, the LoadedModel that read it) per field, in order."""
+    digits = recognizers.digits
+    if digits is None:
+        raise RuntimeError("no digit model is installed")
+    strings = recognizers.strings
+    string_positions = [i for i, (kind, _, _) in enumerate(fields) if kind == FieldKind.STRING]
+    string_readings: dict[int, FieldReading] = {}
+    if strings is not None and string_positions:
+        crops = [fields[i][1] for i in string_positions]
+        string_readings = dict(
+            zip(string_positions, strings_read(strings.recognizer, crops), strict=True)
+        )
+    readings = []
+    for position, (kind, crop, empty) in enumerate(fields):
+        if kind == FieldKind.DIGITS:
+            readings.append((comb_field_read(digits.recognizer, crop, empty), digits))
+        elif strings is not None:
+            readings.append((string_readings[position], strings))
+        else:
+            # Without a string model, numbers are read digit by digit.
+            readings.append((string_read_by_components(digits.recognizer, crop), digits))
+    return readings
+
+
+def route_for(
+    kind: str,
+    reading: FieldReading,
+    model,
+    template_field,
+    sample_key: str,
+    sample_rate: float | None = None,
+):
+    """Route a reading with the template field's threshold, rule and requirement if any;
+    quality sampling at HDR_REVIEW_SAMPLE_RATE unless `sample_rate` says otherwise."""
+    threshold = model.version.accept_threshold
+    if template_field is not None and template_field.accept_threshold is not None:
+        threshold = template_field.accept_threshold
+    return field_route(
+        kind=kind,
+        reading=reading,
+        threshold=threshold,
+        rule=template_field.rule if template_field else None,
+        required=template_field.required if template_field else False,
+        sample_key=sample_key,
+        sample_rate=settings.HDR_REVIEW_SAMPLE_RATE if sample_rate is None else sample_rate,
+    )
 
 
 def page_recognize(*, page_id: int, recognizers) -> str | None:
@@ -178,48 +250,23 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
     page = Page.objects.select_related("document").filter(pk=page_id).first()
     if page is None or page.document.status in SETTLED or not page.crops:
         return None
-    digits = recognizers.digits
-    if digits is None:
-        raise RuntimeError("no digit model is installed")
     with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
         arrays = {key: stored[key] for key in stored.files}
     fields = list(page.fields.select_related("template_field").order_by("index"))
-    strings = recognizers.strings
-    string_fields = [f for f in fields if f.kind == FieldKind.STRING]
-    string_readings: dict[int, FieldReading] = {}
-    if strings is not None:
-        crops = [arrays[f"f{field.index}"] for field in string_fields]
-        string_readings = dict(
-            zip(
-                (f.index for f in string_fields),
-                strings_read(strings.recognizer, crops),
-                strict=True,
-            )
-        )
-    for field in fields:
-        crop = arrays[f"f{field.index}"]
-        model = digits
-        if field.kind == FieldKind.DIGITS:
-            reading = comb_field_read(
-                digits.recognizer, crop, [box["empty"] for box in field.boxes]
-            )
-        elif strings is not None:
-            reading, model = string_readings[field.index], strings
-        else:
-            # Without a string model, numbers are read digit by digit.
-            reading = string_read_by_components(digits.recognizer, crop)
-        template_field = field.template_field
-        threshold = model.version.accept_threshold
-        if template_field is not None and template_field.accept_threshold is not None:
-            threshold = template_field.accept_threshold
-        route = field_route(
-            kind=field.kind,
-            reading=reading,
-            threshold=threshold,
-            rule=template_field.rule if template_field else None,
-            required=template_field.required if template_field else False,
-            sample_key=f"{page.document_id}:{page.index}:{field.index}",
-            sample_rate=settings.HDR_REVIEW_SAMPLE_RATE,
+    readings = fields_read(
+        recognizers,
+        [
+            (field.kind, arrays[f"f{field.index}"], [b["empty"] for b in field.boxes])
+            for field in fields
+        ],
+    )
+    for field, (reading, model) in zip(fields, readings, strict=True):
+        route = route_for(
+            field.kind,
+            reading,
+            model,
+            field.template_field,
+            f"{page.document_id}:{page.index}:{field.index}",
         )
         field.machine_value = reading.value
         field.n_best = reading.n_best

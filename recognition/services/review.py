@@ -27,6 +27,7 @@ from recognition.models import (
     ReviewAction,
 )
 from recognition.services.batches import batch_done_if_final
+from recognition.services.samples import samples_from_field
 from recognition.validation import rule_check
 
 MAX_VALUE_LENGTH = 64
@@ -187,6 +188,9 @@ def _settle(field: Field, *, value: str, reviewer, effort: Effort) -> FieldRevie
     field.claimed_until = None
     field.reviewed_at = timezone.now()
     field.save()
+    field_id = field.pk
+    # What a person settled becomes training data; a failure there never undoes the review.
+    transaction.on_commit(lambda: samples_from_field(field_id=field_id), robust=True)
     return review
 
 

@@ -19,7 +19,11 @@ from recognition.selectors.documents import (
 @login_required
 @require_GET
 def upload_page(request):
-    templates = Template.objects.order_by("name").values("id", "name", "kind")
+    templates = (
+        Template.objects.filter(is_current=True, is_live=True)
+        .order_by("name")
+        .values("id", "name", "kind")
+    )
     return render(request, "documents/upload.html", {"templates": templates})
 
 

@@ -55,6 +55,7 @@
     data.append(isZip ? "files" : "file", file);
     const template = document.getElementById("template").value;
     if (template) data.append("template", template);
+    if (template && document.getElementById("template-fallback").checked) data.append("template_fallback", "true");
     try {
       if (isZip) {
         const batch = await api("/api/v1/batches/", { method: "POST", body: data });

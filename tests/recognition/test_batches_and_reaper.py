@@ -174,13 +174,18 @@ def test_seed_demo_queues_synthetic_scans_once(db, capsys):
 
     demo_users_ensure()
 
-    call_command("seed_demo", "--count", "2")
-    call_command("seed_demo", "--count", "2")
+    call_command("seed_demo", "--count", "2", "--cheques", "1")
+    call_command("seed_demo", "--count", "2", "--cheques", "1")
 
     documents = Document.objects.filter(owner__username="clerk")
     assert sorted(documents.values_list("original_name", flat=True)) == [
+        "demo-cheque-1.png",
         "demo-form-1.png",
         "demo-form-2.png",
     ]
     assert all(d.file_type == "png" and d.status == DocumentStatus.QUEUED for d in documents)
-    assert "0 demo scans queued for clerk (2 already there)" in capsys.readouterr().out
+    # Cheques are read with the built-in cheque template, which is created once.
+    cheque = documents.get(original_name="demo-cheque-1.png")
+    assert cheque.template.name == "cheque" and cheque.template.is_live
+    assert [f.name for f in cheque.template.fields.order_by("pk")] == ["date", "amount", "account"]
+    assert "0 demo scans queued for clerk (3 already there)" in capsys.readouterr().out

@@ -1,5 +1,5 @@
 """Celery tasks; autodiscovery imports this package, which imports every task module."""
 
-from worker.tasks import maintenance, pipeline
+from worker.tasks import learning, maintenance, pipeline
 
-__all__ = ["maintenance", "pipeline"]
+__all__ = ["learning", "maintenance", "pipeline"]

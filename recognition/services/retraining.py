@@ -1,0 +1,313 @@
+"""Retraining from reviews: jobs, the evaluation gate, promotion and rollback.
+
+A job fine-tunes the active model on base data plus the reviewed samples (ml.finetune), registers
+the result as a candidate `ModelVersion` with its metrics, and asks the gate: the candidate is
+promoted only if it is at least as good as the active model on the frozen correction holdout and
+no more than 0.05 points worse on the base test set. Promotion is automatic when the learning
+settings say so, else an admin's click; rollback activates any earlier version. Workers switch to
+the active version on their next page (recognition.inference).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from recognition.errors import ApplicationError, ConflictError
+from recognition.models import (
+    JobStatus,
+    LearningSettings,
+    ModelKind,
+    ModelVersion,
+    RetrainingJob,
+    TrainingSample,
+)
+from recognition.services.model_versions import model_version_activate, model_version_onnx_path
+from recognition.services.samples import samples_load
+
+logger = logging.getLogger(__name__)
+
+# A candidate may be this much worse on the base test set (0.05 percentage points).
+BASE_TEST_TOLERANCE = 0.0005
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Base test digits when no MNIST folder is configured: the committed sample of the test set.
+SAMPLE_TEST_DIGITS = (
+    Path(__file__).resolve().parent.parent.parent
+    / "tests"
+    / "ml"
+    / "fixtures"
+    / "mnist_test_300.npz"
+)
+
+
+def checkpoint_of(version: ModelVersion) -> Path:
+    """The training checkpoint (.pt) beside a version's ONNX file: what fine-tuning starts from."""
+    return model_version_onnx_path(version).with_suffix(".pt")
+
+
+def retraining_request(*, kind: str, user=None, trigger: str = "admin") -> RetrainingJob:
+    """Queue a retraining job of `kind` on the gpu queue; one job per kind at a time."""
+    if kind != ModelKind.DIGITS:
+        raise ApplicationError(
+            "retraining is available for the digit model; the string model is retrained offline "
+            "(python -m ml train strings)"
+        )
+    with transaction.atomic():
+        busy = RetrainingJob.objects.select_for_update().filter(
+            kind=kind, status__in=ACTIVE_STATUSES
+        )
+        if busy.exists():
+            raise ConflictError(f"a {kind} retraining job is already {busy.first().status}")
+        base = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+        if base is None:
+            raise ApplicationError(f"no active {kind} model to fine-tune")
+        if not checkpoint_of(base).exists():
+            raise ApplicationError(
+                f"the active model {base.version} has no training checkpoint "
+                f"({checkpoint_of(base).name}) to fine-tune"
+            )
+        if not TrainingSample.objects.filter(kind=kind, is_holdout=False).exists():
+            raise ApplicationError("no reviewed samples to learn from yet")
+        learning = LearningSettings.current()
+        job = RetrainingJob.objects.create(
+            kind=kind,
+            trigger=trigger,
+            requested_by=user,
+            base_version=base,
+            config={"epochs": learning.epochs, "correction_weight": learning.correction_weight},
+        )
+        job_id = job.pk
+        transaction.on_commit(lambda: current_app.send_task("hdr.retrain", args=[job_id]))
+    return job
+
+
+def retraining_due() -> list[RetrainingJob]:
+    """What beat runs: a job for each kind with at least `min_new_samples` samples since its
+    last successful job."""
+    learning = LearningSettings.current()
+    jobs = []
+    for kind in (ModelKind.DIGITS,):
+        last = (
+            RetrainingJob.objects.filter(kind=kind, status=JobStatus.SUCCEEDED)
+            .order_by("-created_at")
+            .first()
+        )
+        new = TrainingSample.objects.filter(kind=kind, is_holdout=False)
+        if last is not None:
+            new = new.filter(created_at__gt=last.created_at)
+        if new.count() < learning.min_new_samples:
+            continue
+        try:
+            jobs.append(retraining_request(kind=kind, trigger="schedule"))
+        except ApplicationError as exc:
+            logger.warning("scheduled %s retraining not started: %s", kind, exc.message)
+    return jobs
+
+
+def retraining_cancel(*, job_id: int) -> RetrainingJob:
+    """Cancel a queued job at once; a running one stops at its next epoch."""
+    with transaction.atomic():
+        job = RetrainingJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise ApplicationError("no such job")
+        if job.status == JobStatus.QUEUED:
+            job.status = JobStatus.CANCELLED
+            job.finished_at = timezone.now()
+        elif job.status == JobStatus.RUNNING:
+            job.cancel_requested = True
+        else:
+            raise ConflictError(f"the job is {job.status} already")
+        job.save()
+    return job
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def _digits(images: list, labels: list) -> object:
+    from ml.finetune import LabelledDigits
+
+    if not images:
+        return LabelledDigits.empty()
+    return LabelledDigits(
+        np.stack(images).astype(np.float32), np.array([int(x) for x in labels], np.int64)
+    )
+
+
+def _base_data(limit_train: int):
+    """(train, validation, test) base digits: MNIST from HDR_DATA_DIR when configured, else no
+    base training data and the committed sample of MNIST test for both checks."""
+    from ml.finetune import LabelledDigits
+
+    folder = os.environ.get("HDR_DATA_DIR")
+    if folder:
+        from ml.data.mnist import mnist_load, split_train_validation
+
+        train, validation = split_train_validation(
+            mnist_load(folder, "train"), validation_size=5000, seed=0
+        )
+        test = mnist_load(folder, "test")
+
+        def as_digits(digit_set, limit=None):
+            images = digit_set.images[:limit] if limit else digit_set.images
+            labels = digit_set.labels[:limit] if limit else digit_set.labels
+            return LabelledDigits(images.astype(np.float32) / 255.0, labels.astype(np.int64))
+
+        return as_digits(train, limit_train), as_digits(validation), as_digits(test), "mnist"
+    with np.load(SAMPLE_TEST_DIGITS) as stored:
+        images = stored["images"].astype(np.float32)
+        labels = stored["labels"].astype(np.int64)
+    if images.max() > 1.0:
+        images = images / 255.0
+    sample = LabelledDigits(images, labels)
+    return LabelledDigits.empty(), sample, sample, "mnist-test-sample-300"
+
+
+def _save_progress(job_id: int, row: dict) -> None:
+    job = RetrainingJob.objects.get(pk=job_id)
+    job.progress = [*job.progress, row]
+    job.save(update_fields=["progress"])
+
+
+def gate_decide(candidate: dict, active: dict) -> dict:
+    """The promotion gate: at least as good on the correction holdout, no more than 0.05
+    points worse on the base test set. Returns {"passed", "reasons", "candidate", "active"}."""
+    reasons = []
+    passed = True
+    c_holdout, a_holdout = candidate["holdout"]["accuracy"], active["holdout"]["accuracy"]
+    if c_holdout is None:
+        passed = False
+        reasons.append("no correction holdout yet: the candidate cannot be compared")
+    elif c_holdout < a_holdout:
+        passed = False
+        reasons.append(f"worse on the correction holdout: {c_holdout:.4f} < {a_holdout:.4f}")
+    else:
+        reasons.append(f"correction holdout: {c_holdout:.4f} >= {a_holdout:.4f}")
+    c_base, a_base = candidate["base_test"]["accuracy"], active["base_test"]["accuracy"]
+    if c_base < a_base - BASE_TEST_TOLERANCE:
+        passed = False
+        reasons.append(
+            f"base test: {c_base:.4f} is more than 0.05 points below the active {a_base:.4f}"
+        )
+    else:
+        reasons.append(f"base test: {c_base:.4f} vs active {a_base:.4f} (within 0.05 points)")
+    return {"passed": passed, "reasons": reasons, "candidate": candidate, "active": active}
+
+
+def retraining_run(*, job_id: int, epochs: int | None = None) -> RetrainingJob:
+    """The task body: fine-tune, register the candidate, gate it, maybe promote it."""
+    import torch
+
+    from ml.checkpoint import checkpoint_load
+    from ml.finetune import FinetuneCancelled, FinetuneConfig, accuracy_of, finetune_digits
+
+    with transaction.atomic():
+        job = RetrainingJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != JobStatus.QUEUED:
+            return job
+        job.status = JobStatus.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    learning = LearningSettings.current()
+    try:
+        base = job.base_version
+        train_images, train_labels, corrected = samples_load(job.kind, holdout=False)
+        holdout_images, holdout_labels, _ = samples_load(job.kind, holdout=True)
+        base_train, base_validation, base_test, base_name = _base_data(limit_train=60_000)
+        corrections = _digits(train_images, train_labels)
+        holdout = _digits(holdout_images, holdout_labels)
+        version = f"{base.version}-ft{job.pk}"
+        config = FinetuneConfig(
+            epochs=epochs or learning.epochs,
+            correction_weight=learning.correction_weight,
+            num_threads=int(os.environ.get("HDR_TRAIN_THREADS", "0")) or None,
+        )
+        result = finetune_digits(
+            checkpoint_of(base),
+            corrections=corrections,
+            corrected=np.array(corrected, bool),
+            base_train=base_train,
+            base_validation=base_validation,
+            base_test=base_test,
+            holdout=holdout,
+            output_dir=Path(settings.MEDIA_ROOT) / "models" / job.kind,
+            version=version,
+            config=config,
+            on_epoch=lambda row: _save_progress(job.pk, row),
+            should_stop=lambda: RetrainingJob.objects.filter(
+                pk=job.pk, cancel_requested=True
+            ).exists(),
+        )
+        active_model, _ = checkpoint_load(checkpoint_of(base))
+        device = torch.device("cpu")
+        active_metrics = {
+            "base_test": accuracy_of(active_model, base_test, device),
+            "holdout": accuracy_of(active_model, holdout, device),
+        }
+        candidate_metrics = result.card["test_metrics"]
+        gate = gate_decide(candidate_metrics, active_metrics)
+        gate["base_test_set"] = base_name
+        with transaction.atomic():
+            candidate, _ = ModelVersion.objects.update_or_create(
+                kind=job.kind,
+                version=version,
+                defaults={
+                    "onnx_path": str(result.onnx),
+                    "card": result.card,
+                    "temperature": result.card["calibration"]["temperature"],
+                    "accept_threshold": result.card["accept_threshold"],
+                    "parent": base,
+                    "metrics": {**candidate_metrics, "gate": gate},
+                },
+            )
+            gate["promoted"] = False
+            if gate["passed"] and learning.auto_promote:
+                model_version_activate(model_version=candidate)
+                gate["promoted"] = True
+                gate["reasons"].append("promoted automatically (learning settings)")
+            job.candidate = candidate
+            job.gate = gate
+            job.status = JobStatus.SUCCEEDED
+            job.finished_at = timezone.now()
+            job.save(update_fields=["candidate", "gate", "status", "finished_at"])
+    except FinetuneCancelled:
+        RetrainingJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now()
+        )
+    except Exception as exc:
+        logger.exception("retraining job %s failed", job.pk)
+        RetrainingJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+    job.refresh_from_db()
+    return job
+
+
+def model_version_promote(*, version: ModelVersion) -> ModelVersion:
+    """An admin promotes a candidate; only one that passed its gate."""
+    gate = version.metrics.get("gate")
+    if gate is not None and not gate.get("passed"):
+        raise ApplicationError(
+            "the candidate did not pass its gate: " + "; ".join(gate.get("reasons", []))
+        )
+    return model_version_activate(model_version=version)
+
+
+def model_version_rollback(*, version: ModelVersion) -> ModelVersion:
+    """Activate an earlier version again (no gate: it was in production before)."""
+    if version.is_active:
+        raise ConflictError(f"{version.version} is active already")
+    if version.activated_at is None and version.parent_id is not None:
+        raise ApplicationError(
+            f"{version.version} was never in production; promote it instead of rolling back"
+        )
+    return model_version_activate(model_version=version)

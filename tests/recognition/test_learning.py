@@ -1,0 +1,277 @@
+"""Continuous learning: samples from reviews, a tiny retraining run, the gate, promotion,
+rollback, cancel, the schedule, workers picking up the new version, and who may do it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from django.core.files.base import ContentFile
+from rest_framework.test import APIClient
+
+from ml.checkpoint import checkpoint_save
+from ml.export import onnx_export
+from ml.models import create_model
+from recognition.inference import recognizers_active
+from recognition.models import (
+    DocumentStatus,
+    FieldStatus,
+    JobStatus,
+    LearningSettings,
+    ModelVersion,
+    RetrainingJob,
+    TrainingSample,
+)
+from recognition.roles import Role
+from recognition.services.model_versions import model_version_activate
+from recognition.services.retraining import (
+    gate_decide,
+    retraining_cancel,
+    retraining_due,
+    retraining_request,
+    retraining_run,
+)
+from recognition.services.review import field_review
+from recognition.services.samples import image_to_png, png_to_image, samples_from_field
+from tests.factories import DocumentFactory, FieldFactory, PageFactory, UserFactory, api_for
+
+DIGITS = Path(__file__).resolve().parent.parent / "ml" / "fixtures" / "mnist_test_300.npz"
+
+
+@pytest.fixture
+def mnist():
+    with np.load(DIGITS) as stored:
+        return stored["images"].astype(np.float32) / 255.0, stored["labels"].astype(np.int64)
+
+
+@pytest.fixture
+def base_version(db, tmp_path):
+    """An active digit model with its training checkpoint beside the ONNX file."""
+    torch.manual_seed(0)
+    model = create_model("lenet5").eval()
+    onnx_path = tmp_path / "base.onnx"
+    onnx_export(model, onnx_path, example=torch.rand(4, 1, 28, 28))
+    checkpoint_save(onnx_path.with_suffix(".pt"), model, architecture="lenet5", args={})
+    version = ModelVersion.objects.create(
+        kind="digits", version="base", onnx_path=str(onnx_path), accept_threshold=0.9
+    )
+    return model_version_activate(model_version=version)
+
+
+def _samples(mnist, count: int, *, holdout: bool, start: int = 0):
+    images, labels = mnist
+    for i in range(start, start + count):
+        data = image_to_png(images[i])
+        sample = TrainingSample(
+            kind="digits",
+            label=str(labels[i]),
+            sha256=f"{'h' if holdout else 't'}{i:063d}",
+            is_holdout=holdout,
+            corrected=i % 3 == 0,
+        )
+        sample.image.save("s.png", ContentFile(data), save=False)
+        sample.save()
+
+
+def test_a_reviewed_comb_field_becomes_labelled_samples_once(
+    db, mnist, django_capture_on_commit_callbacks
+):
+    images, _ = mnist
+    crops = io.BytesIO()
+    np.savez_compressed(crops, f0=images[:3])
+    document = DocumentFactory(status=DocumentStatus.NEEDS_REVIEW)
+    page = PageFactory(document=document)
+    page.crops.save("crops.npz", ContentFile(crops.getvalue()))
+    field = FieldFactory(
+        page=page,
+        index=0,
+        value="42",
+        machine_value="42",
+        status=FieldStatus.NEEDS_REVIEW,
+        boxes=[{"bbox": [0, 0, 9, 9], "empty": False}, {"bbox": [9, 0, 9, 9], "empty": True},
+               {"bbox": [18, 0, 9, 9], "empty": False}],
+    )  # fmt: skip
+    reviewer = UserFactory(roles=[Role.REVIEWER])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        field_review(field_id=field.pk, reviewer=reviewer, revision=0, value="47")
+
+    samples = list(TrainingSample.objects.order_by("label"))
+    assert [(s.label, s.corrected) for s in samples] == [("4", False), ("7", True)]
+    # The stored image is the normalized crop the model saw (the empty middle box is skipped).
+    with samples[1].image.open("rb") as handle:
+        stored = png_to_image(handle.read())
+    assert np.abs(stored - images[2]).max() <= 1 / 255 + 1e-6
+    assert samples_from_field(field_id=field.pk) == 0  # the same images are stored once
+
+
+def test_a_tiny_retraining_run_registers_a_gated_candidate(base_version, mnist, monkeypatch):
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    _samples(mnist, 60, holdout=False)
+    _samples(mnist, 20, holdout=True, start=100)
+    job = retraining_request(kind="digits")
+
+    finished = retraining_run(job_id=job.pk, epochs=2)
+
+    assert finished.status == JobStatus.SUCCEEDED, finished.error
+    assert [row["epoch"] for row in finished.progress] == [1, 2]
+    assert all(0 <= row["holdout_accuracy"] <= 1 for row in finished.progress)
+    candidate = finished.candidate
+    assert candidate.parent == base_version and not candidate.is_active
+    assert (
+        Path(candidate.onnx_path).exists() and Path(candidate.onnx_path).with_suffix(".pt").exists()
+    )
+    assert candidate.metrics["holdout"]["size"] == 20
+    assert set(finished.gate) >= {"passed", "reasons", "candidate", "active", "promoted"}
+    assert finished.gate["promoted"] is False  # auto promotion is off by default
+    # The candidate is a working model file.
+    from ml.infer import DigitRecognizer
+
+    readings = DigitRecognizer(candidate.onnx_path).predict(mnist[0][:4])
+    assert len(readings) == 4
+
+
+def test_the_gate_promotes_only_a_candidate_that_is_not_worse():
+    active = {"holdout": {"accuracy": 0.90}, "base_test": {"accuracy": 0.9900}}
+    better = {"holdout": {"accuracy": 0.95}, "base_test": {"accuracy": 0.9897}}
+    worse_holdout = {"holdout": {"accuracy": 0.85}, "base_test": {"accuracy": 0.9950}}
+    worse_base = {"holdout": {"accuracy": 0.99}, "base_test": {"accuracy": 0.9890}}
+
+    assert gate_decide(better, active)["passed"]
+    refused = gate_decide(worse_holdout, active)
+    assert not refused["passed"] and "worse on the correction holdout" in refused["reasons"][0]
+    refused = gate_decide(worse_base, active)
+    assert not refused["passed"] and "more than 0.05 points below" in refused["reasons"][1]
+
+
+def test_promote_refuses_a_refused_candidate_and_rollback_restores_an_earlier_version(
+    base_version,
+):
+    admin = UserFactory(roles=[Role.ADMIN])
+    passed = ModelVersion.objects.create(
+        kind="digits", version="good", onnx_path=base_version.onnx_path, parent=base_version,
+        metrics={"gate": {"passed": True, "reasons": ["ok"]}},
+    )  # fmt: skip
+    refused = ModelVersion.objects.create(
+        kind="digits", version="bad", onnx_path=base_version.onnx_path, parent=base_version,
+        metrics={"gate": {"passed": False, "reasons": ["worse on the correction holdout"]}},
+    )  # fmt: skip
+    client = api_for(admin)
+
+    answer = client.post(f"/api/v1/models/{refused.pk}/promote/")
+    assert (
+        answer.status_code == 400
+        and "worse on the correction holdout" in answer.json()["error"]["message"]
+    )
+    assert client.post(f"/api/v1/models/{passed.pk}/promote/").json()["is_active"]
+    assert ModelVersion.objects.get(is_active=True) == passed
+    back = client.post(f"/api/v1/models/{base_version.pk}/rollback/")
+
+    assert back.status_code == 200
+    assert ModelVersion.objects.get(is_active=True) == base_version
+    versions = client.get("/api/v1/models/").json()
+    assert {v["version"] for v in versions} == {"base", "good", "bad"}
+
+
+def test_workers_switch_to_the_newly_active_version_without_a_restart(base_version, tmp_path):
+    first = recognizers_active().digits
+    other_path = tmp_path / "other.onnx"
+    onnx_export(create_model("lenet5").eval(), other_path, example=torch.rand(2, 1, 28, 28))
+    other = ModelVersion.objects.create(kind="digits", version="other", onnx_path=str(other_path))
+
+    model_version_activate(model_version=other)
+    second = recognizers_active().digits
+
+    assert first.version == base_version and second.version == other
+    assert second.recognizer is not first.recognizer
+    assert str(second.recognizer.onnx_path) == str(other_path)
+
+
+def test_cancel_stops_a_queued_job_at_once_and_a_running_one_at_its_next_epoch(
+    base_version, mnist, monkeypatch
+):
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    _samples(mnist, 10, holdout=False)
+    queued = retraining_request(kind="digits")
+    assert retraining_cancel(job_id=queued.pk).status == JobStatus.CANCELLED
+
+    running = retraining_request(kind="digits")
+    RetrainingJob.objects.filter(pk=running.pk).update(cancel_requested=True)
+    finished = retraining_run(job_id=running.pk, epochs=3)
+
+    assert finished.status == JobStatus.CANCELLED
+    assert finished.candidate is None
+    assert ModelVersion.objects.count() == 1
+
+
+def test_one_job_at_a_time_and_the_schedule_waits_for_enough_new_samples(base_version, mnist):
+    settings = LearningSettings.current()
+    settings.min_new_samples = 15
+    settings.save()
+    _samples(mnist, 10, holdout=False)
+    assert retraining_due() == []
+
+    _samples(mnist, 10, holdout=False, start=50)
+    started = retraining_due()
+
+    assert len(started) == 1 and started[0].trigger == "schedule"
+    assert retraining_due() == []  # a job is queued already
+
+
+@pytest.mark.parametrize("role", [Role.CLERK, Role.REVIEWER])
+def test_only_admins_reach_learning(db, client, role):
+    user = UserFactory(roles=[role])
+    api = api_for(user)
+    client.force_login(user)
+
+    for path in ("/api/v1/retraining/", "/api/v1/models/", "/api/v1/learning/"):
+        assert api.get(path).status_code == 403
+    assert api.post("/api/v1/retraining/", {"kind": "digits"}).status_code == 403
+    assert client.get("/learning/").status_code == 403
+
+
+def test_the_dashboard_shows_versions_jobs_and_the_drift_check(base_version, mnist):
+    admin = UserFactory(roles=[Role.ADMIN])
+    api = api_for(admin)
+
+    body = api.get("/api/v1/learning/").json()
+    page = APIClient()
+    page.force_login(admin)
+
+    assert body["samples"]["digits"] == {"train": 0, "holdout": 0}
+    assert "status" in body["drift"]
+    assert page.get("/learning/").status_code == 200
+
+
+def test_drift_alarm_and_production_accuracy_from_reviews(base_version):
+    from django.utils import timezone
+
+    from recognition.models import FieldReview
+    from recognition.selectors.learning import confidence_drift, production_accuracy
+
+    base_version.card = {"test_metrics": {"reject": {"validation_reject_rate": 0.03}}}
+    base_version.save()
+    page = PageFactory(recognized_at=timezone.now())
+    for i in range(30):
+        # 10 digits per field, 4 of them below the 0.9 threshold: 40% where 3% is expected.
+        characters = [{"char": "1", "confidence": 0.5 if j < 4 else 0.99} for j in range(10)]
+        FieldFactory(page=page, index=i, characters=characters, model_version=base_version)
+
+    drift = confidence_drift(min_digits=100)
+
+    assert drift["digits"] == 300 and drift["observed_below_threshold"] == 0.4
+    assert drift["alarm"] and drift["status"].startswith("drift:")
+
+    reviewer = UserFactory(roles=[Role.REVIEWER])
+    field = page.fields.first()
+    for action, sampled in [("confirm", False), ("correct", False), ("correct", True)]:
+        FieldReview.objects.create(
+            field=field, action=action, old_value="1", new_value="1", old_status="needs_review",
+            new_status="confirmed", reviewer=reviewer, model_version=base_version, sampled=sampled,
+        )  # fmt: skip
+    (row,) = production_accuracy()
+    assert row["reviewed"] == 3 and row["machine_right"] == round(1 / 3, 4)
+    assert row["sampled"] == 1 and row["sampled_error"] == 1.0
