@@ -24,7 +24,8 @@ from recognition.services.model_versions import (
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_loaded: dict[str, tuple[int, Any]] = {}
+# kind -> (cache key, recognizer); the string recognizer's key includes the digit version it uses.
+_loaded: dict[str, tuple[tuple, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,17 @@ class ActiveRecognizers:
     strings: LoadedModel | None
 
 
-def _recognizer_load(version: ModelVersion):
+def _recognizer_load(version: ModelVersion, digits=None):
     # Imported here: web processes that never read a digit never pay for ONNX Runtime.
     import ml.infer
 
     path = model_version_onnx_path(version)
     if version.kind == ModelKind.DIGITS:
         return ml.infer.DigitRecognizer(path, temperature=version.temperature)
-    # The string recognizer calibrates with the temperature of its own model card.
+    # The string recognizer calibrates with the temperature of its own model card; a digit model
+    # with a "not a digit" class scores the marks of each string (words, scribbles: review).
+    if digits is not None and getattr(digits, "has_reject_class", False):
+        return ml.infer.StringRecognizer(path, digit_recognizer=digits)
     return ml.infer.StringRecognizer(path)
 
 
@@ -59,15 +63,21 @@ def recognizers_active() -> ActiveRecognizers:
         versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
     loaded: dict[str, LoadedModel | None] = {}
     with _lock:
-        for kind in ModelKind.values:
+        # Digits first: the string recognizer may use the digit model's reject class.
+        for kind in (ModelKind.DIGITS, ModelKind.STRINGS):
             version = versions.get(kind)
             if version is None:
                 loaded[kind] = None
                 continue
+            digits = loaded.get(ModelKind.DIGITS)
+            key = (version.pk, digits.version.pk if digits and kind == ModelKind.STRINGS else None)
             cached = _loaded.get(kind)
-            if cached is None or cached[0] != version.pk:
+            if cached is None or cached[0] != key:
                 logger.info("loading %s model %s", kind, version.version)
-                _loaded[kind] = (version.pk, _recognizer_load(version))
+                _loaded[kind] = (
+                    key,
+                    _recognizer_load(version, digits.recognizer if digits else None),
+                )
             loaded[kind] = LoadedModel(version, _loaded[kind][1])
     return ActiveRecognizers(digits=loaded[ModelKind.DIGITS], strings=loaded[ModelKind.STRINGS])
 

@@ -20,9 +20,13 @@ class FieldReading:
     confidence: float | None = None
     # String fields: the model's n-best list, [[text, score], ...] best first.
     n_best: list = field(default_factory=list)
+    # Marks that are not digits were found (letters, words, scribbles): never auto-accepted.
+    rejected: bool = False
+    # String fields: the share of the writing the digit model rejects (None: not scored).
+    reject_score: float | None = None
 
 
-def _character(reading) -> dict:
+def _character(reading, reject_threshold: float | None) -> dict:
     character = {
         "char": str(reading.digit),
         "confidence": round(reading.probability, 6),
@@ -30,14 +34,16 @@ def _character(reading) -> dict:
     }
     reject = getattr(reading, "reject_probability", None)
     if reject is not None:
-        # Models with a "not a digit" class: the mark is rejected when that class wins.
+        # Models with a "not a digit" class: the mark is rejected when that class is more likely
+        # than the model card's reject threshold allows (or, without one, when it wins).
+        limit = reject_threshold if reject_threshold is not None else reading.probability
         character["reject"] = round(reject, 6)
-        character["rejected"] = reject > reading.probability
+        character["rejected"] = bool(reject > limit)
     return character
 
 
-def readings_to_field(readings) -> FieldReading:
-    characters = [_character(r) for r in readings]
+def readings_to_field(readings, reject_threshold: float | None = None) -> FieldReading:
+    characters = [_character(r, reject_threshold) for r in readings]
     return FieldReading(
         value="".join(c["char"] for c in characters),
         characters=characters,
@@ -50,7 +56,10 @@ def comb_field_read(recognizer, boxes: np.ndarray, empty: list[bool]) -> FieldRe
     filled = [i for i, is_empty in enumerate(empty) if not is_empty]
     if not filled:
         return FieldReading(value="", characters=[], confidence=1.0)
-    return readings_to_field(recognizer.predict(np.ascontiguousarray(boxes[filled])))
+    return readings_to_field(
+        recognizer.predict(np.ascontiguousarray(boxes[filled])),
+        getattr(recognizer, "reject_threshold", None),
+    )
 
 
 def string_read_by_components(recognizer, crop: np.ndarray) -> FieldReading:
@@ -59,7 +68,14 @@ def string_read_by_components(recognizer, crop: np.ndarray) -> FieldReading:
     if not components:
         return FieldReading(value="", characters=[], confidence=None)
     batch = np.stack([crop_normalize_mnist(c.crop) for c in components])
-    return readings_to_field(recognizer.predict(batch))
+    return readings_to_field(
+        recognizer.predict(batch), getattr(recognizer, "reject_threshold", None)
+    )
+
+
+def _score(reading) -> float | None:
+    score = getattr(reading, "reject_score", None)
+    return None if score is None else round(float(score), 4)
 
 
 def strings_read(recognizer, crops: list[np.ndarray]) -> list[FieldReading]:
@@ -92,6 +108,9 @@ def strings_read(recognizer, crops: list[np.ndarray]) -> list[FieldReading]:
                 characters=characters,
                 confidence=round(reading.field_confidence, 6) if reading.text else None,
                 n_best=[[c.text, round(c.score, 6)] for c in reading.n_best],
+                reject_score=_score(reading),
+                rejected=_score(reading) is not None
+                and _score(reading) > getattr(recognizer, "reject_threshold", 1.0),
             )
         )
     return fields

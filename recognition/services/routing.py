@@ -82,6 +82,15 @@ def field_route(
     rejected = [c for c in reading.characters if c.get("rejected")]
     if rejected:
         return review(f"{len(rejected)} mark(s) that may not be digits")
+    if reading.rejected:
+        return review(
+            "the writing holds marks that are not digits"
+            + (
+                f" (reject score {reading.reject_score:.2f})"
+                if reading.reject_score is not None
+                else ""
+            )
+        )
     if reading.value == "" and required:
         return review("required field is empty")
     if reading.confidence is None:

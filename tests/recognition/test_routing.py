@@ -82,3 +82,25 @@ def test_quality_sampling_sends_the_configured_share_of_accepted_fields_to_revie
         kind="digits", reading=reading("5", [0.999]), threshold=0.9, sample_key=key, sample_rate=0.1
     )
     assert route.status == FieldStatus.NEEDS_REVIEW and route.sampled
+
+
+def test_a_string_field_whose_writing_is_not_digits_goes_to_review():
+    read = FieldReading("11", [{"char": "1", "confidence": 0.999, "alternatives": []}] * 2, 0.999,
+                        rejected=True, reject_score=0.8)  # fmt: skip
+    route = field_route(kind=FieldKind.STRING, reading=read, threshold=0.5)
+    assert route.status == FieldStatus.NEEDS_REVIEW
+    assert route.reason == "the writing holds marks that are not digits (reject score 0.80)"
+
+
+def test_a_box_is_rejected_by_the_model_cards_reject_threshold():
+    from ml.infer.digits import DigitReading
+    from recognition.reading import readings_to_field
+
+    sure = DigitReading(7, 0.95, ((7, 0.95), (1, 0.03), (2, 0.01)), reject_probability=0.02)
+    doubtful = DigitReading(7, 0.80, ((7, 0.80), (1, 0.05), (2, 0.01)), reject_probability=0.14)
+
+    field = readings_to_field([sure, doubtful], reject_threshold=0.1)
+
+    assert [c["rejected"] for c in field.characters] == [False, True]
+    route = field_route(kind=FieldKind.DIGITS, reading=field, threshold=0.5)
+    assert route.status == FieldStatus.NEEDS_REVIEW and "not be digits" in route.reason
