@@ -257,3 +257,34 @@ def test_try_it_reads_a_filled_sample_field_by_field_and_stores_nothing(form_tem
     )
     assert refused.status_code == 400
     assert refused.json()["error"]["message"].startswith("the sample does not match the template")
+
+
+@pytest.mark.slow
+def test_the_built_in_cheque_template_reads_generated_cheques(db):
+    from recognition.services.builtin_templates import cheque_page, cheque_template_ensure
+
+    template, created = cheque_template_ensure()
+    assert created and cheque_template_ensure() == (template, False)
+    page = cheque_page(hand_seed=5, degradations=("rotation", "noise"))
+    document, _ = document_create(
+        owner=UserFactory(), upload=Upload("cheque.png", _png(page.image)), template=template
+    )
+
+    for page_id in pipeline.document_ingest(document_id=document.pk):
+        pipeline.page_segment(page_id=page_id)
+        pipeline.page_recognize(page_id=page_id, recognizers=recognizers_active())
+
+    document.refresh_from_db()
+    assert document.status in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), document.error
+    fields = {f.name: f for f in Field.objects.filter(page__document=document)}
+    assert set(fields) == {"date", "amount", "account"}
+    truth = {t.kind + str(i): t for i, t in enumerate(page.truth.fields)}
+    combs = sorted((t for t in truth.values() if t.kind == "digits"), key=lambda t: t.bbox[1])
+    for name, expected in zip(["date", "account"], combs, strict=True):
+        x, y, w, h = fields[name].bbox
+        tx, ty, tw, th = expected.bbox
+        # The template's box is where the generator drew this comb on the scan.
+        assert abs((x + w / 2) - (tx + tw / 2)) < 0.1 * tw and abs((y + h / 2) - (ty + th / 2)) < th
+        assert len(fields[name].boxes) == len(expected.boxes)
+        if fields[name].status == FieldStatus.ACCEPTED:
+            assert fields[name].value == expected.value.replace(" ", "")
