@@ -64,9 +64,14 @@ def upload_validate(upload: Upload) -> str:
 
 
 def document_enqueue(document: Document) -> None:
-    """Send the document to the ingest task once the transaction that created it commits."""
+    """Send the document to the ingest task once the transaction that created it commits.
+
+    The document is stored before this runs: if the broker is down, the failure is logged and
+    the upload still succeeds; the reaper sends documents left queued to ingest later."""
     document_id = str(document.id)
-    transaction.on_commit(lambda: current_app.send_task("hdr.document_ingest", args=[document_id]))
+    transaction.on_commit(
+        lambda: current_app.send_task("hdr.document_ingest", args=[document_id]), robust=True
+    )
 
 
 def template_resolve(value) -> Template | None:

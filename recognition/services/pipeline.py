@@ -360,10 +360,26 @@ def document_sums_check(document: Document) -> int:
     return sent
 
 
-def documents_reap_stuck(*, older_than: timedelta, max_attempts: int = 3) -> dict[str, int]:
-    """Re-queue documents stuck in processing (a lost task), or fail them after `max_attempts`."""
+def documents_reap_stuck(
+    *, older_than: timedelta, max_attempts: int = 3, queued_older_than: timedelta | None = None
+) -> dict[str, int]:
+    """Re-queue documents stuck in processing (a lost task), or fail them after `max_attempts`;
+    send documents queued for longer than `queued_older_than` (default twice `older_than`) to
+    ingest again: their message was lost (a broker down at upload, or restarted without its
+    data). Every step is idempotent, so a document whose message was only slow is safe."""
     cutoff = timezone.now() - older_than
+    queued_cutoff = timezone.now() - (queued_older_than or 2 * older_than)
     requeued = failed = 0
+    for document_id in Document.objects.filter(
+        status=DocumentStatus.QUEUED, updated_at__lt=queued_cutoff
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            # Touching updated_at keeps the next sweep from sending it again too soon.
+            if Document.objects.filter(
+                pk=document_id, status=DocumentStatus.QUEUED, updated_at__lt=queued_cutoff
+            ).update(updated_at=timezone.now()):
+                _enqueue("hdr.document_ingest", document_id)
+                requeued += 1
     stuck = Document.objects.filter(
         status=DocumentStatus.PROCESSING, processing_started_at__lt=cutoff
     ).values_list("pk", "attempts")
@@ -378,7 +394,7 @@ def documents_reap_stuck(*, older_than: timedelta, max_attempts: int = 3) -> dic
         with transaction.atomic():
             updated = Document.objects.filter(
                 pk=document_id, status=DocumentStatus.PROCESSING, processing_started_at__lt=cutoff
-            ).update(status=DocumentStatus.QUEUED)
+            ).update(status=DocumentStatus.QUEUED, updated_at=timezone.now())
             if updated:
                 _enqueue("hdr.document_ingest", document_id)
                 requeued += 1

@@ -156,6 +156,23 @@ def test_reaper_requeues_stuck_documents_and_fails_them_after_three_attempts(
     assert statuses[fresh.pk] == (DocumentStatus.PROCESSING, "")
 
 
+def test_reaper_sends_documents_whose_ingest_message_was_lost_again_once(
+    db, django_capture_on_commit_callbacks
+):
+    lost = DocumentFactory(status=DocumentStatus.QUEUED)
+    waiting = DocumentFactory(status=DocumentStatus.QUEUED)
+    Document.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = documents_reap_stuck(older_than=timedelta(minutes=30))
+        second = documents_reap_stuck(older_than=timedelta(minutes=30))
+
+    assert first == {"requeued": 1, "failed": 0}
+    assert second == {"requeued": 0, "failed": 0}  # not again until it is stale again
+    assert len(callbacks) == 1
+    assert Document.objects.get(pk=waiting.pk).status == DocumentStatus.QUEUED
+
+
 def test_ingest_command_stores_files_and_reports_refusals(db, tmp_path, capsys):
     UserFactory(username="ops")
     (tmp_path / "scans").mkdir()

@@ -1,0 +1,98 @@
+"""Redis restarting mid-run (without its data, the worst case) delays work but loses none: the
+upload made while it is down is still accepted, and every document finishes once it is back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from datetime import timedelta
+
+import cv2
+import pytest
+from django.conf import settings
+
+from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz, synth_page
+from recognition.models import Document, DocumentStatus, Field
+from recognition.services.documents import Upload, document_create
+from recognition.services.pipeline import documents_reap_stuck
+from tests.e2e.test_worker_kill import _start
+from tests.factories import UserFactory
+from tests.support.processes import worker_stop
+
+pytestmark = pytest.mark.slow
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/"
+SETTLED = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
+
+
+def _redis(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["redis-cli", "-p", "6379", *args], capture_output=True, text=True)
+
+
+def _redis_start() -> None:
+    subprocess.run(
+        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+         "--save", "", "--appendonly", "no"],
+        check=True,
+    )  # fmt: skip
+    for _ in range(50):
+        if _redis("ping").stdout.strip() == "PONG":
+            return
+        time.sleep(0.1)
+    pytest.fail("redis did not come back")
+
+
+@pytest.fixture
+def local_redis():
+    if not settings.CELERY_BROKER_URL.startswith(LOCAL_REDIS):
+        pytest.skip("the broker is not this machine's Redis (CI runs this test)")
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        pytest.skip("redis-server is not installed here")
+    yield
+    if _redis("ping").stdout.strip() != "PONG":
+        _redis_start()
+
+
+def _png(seed: int) -> bytes:
+    page = synth_page("form", digits_from_npz(SAMPLE_DIGITS), seed=seed, degradations=())
+    return cv2.imencode(".png", page.image)[1].tobytes()
+
+
+def test_redis_restarting_mid_run_loses_no_document(transactional_db, tmp_path, local_redis):
+    worker, log = _start(tmp_path, "redis")
+    owner = UserFactory()
+    try:
+        documents = [
+            document_create(owner=owner, upload=Upload(f"f{i}.png", _png(60 + i)))[0]
+            for i in range(3)
+        ]
+        deadline = time.monotonic() + 60
+        while b"hdr.page_" not in log.read_bytes():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)
+
+        _redis("shutdown", "nosave")  # queued messages are gone with it
+        during, _ = document_create(owner=owner, upload=Upload("during.png", _png(70)))
+        documents.append(during)
+        assert Document.objects.get(pk=during.pk).status == DocumentStatus.QUEUED
+        time.sleep(1)
+        _redis_start()
+
+        deadline = time.monotonic() + 240
+        while Document.objects.exclude(status__in=SETTLED).exists():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            documents_reap_stuck(
+                older_than=timedelta(seconds=10), queued_older_than=timedelta(seconds=5)
+            )
+            time.sleep(2)
+    finally:
+        worker_stop(worker)
+
+    for document in documents:
+        document.refresh_from_db()
+        assert document.status in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), document.error
+        indexes = list(
+            Field.objects.filter(page__document=document).values_list("index", flat=True)
+        )
+        assert sorted(indexes) == list(range(len(indexes))) and indexes
