@@ -27,7 +27,7 @@ def builtin_cards(kind: str) -> list[tuple[Path, dict]]:
     return found
 
 
-def _card_temperature(card: dict) -> float:
+def card_temperature(card: dict) -> float:
     """The calibration temperature: top level (string cards) or under "calibration" (digit cards)."""
     value = card.get("temperature", card.get("calibration", {}).get("temperature"))
     return float(value) if isinstance(value, int | float) else 1.0
@@ -46,7 +46,7 @@ def model_versions_register_builtin() -> list[ModelVersion]:
                 defaults={
                     "onnx_path": str(onnx_path.relative_to(WEIGHTS_DIR)),
                     "card": card,
-                    "temperature": _card_temperature(card),
+                    "temperature": card_temperature(card),
                     "accept_threshold": float(card.get("accept_threshold", 0.99)),
                 },
             )

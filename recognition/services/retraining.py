@@ -29,7 +29,11 @@ from recognition.models import (
     RetrainingJob,
     TrainingSample,
 )
-from recognition.services.model_versions import model_version_activate, model_version_onnx_path
+from recognition.services.model_versions import (
+    card_temperature,
+    model_version_activate,
+    model_version_onnx_path,
+)
 from recognition.services.samples import samples_load
 
 logger = logging.getLogger(__name__)
@@ -37,14 +41,8 @@ logger = logging.getLogger(__name__)
 # A candidate may be this much worse on the base test set (0.05 percentage points).
 BASE_TEST_TOLERANCE = 0.0005
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-# Base test digits when no MNIST folder is configured: the committed sample of the test set.
-SAMPLE_TEST_DIGITS = (
-    Path(__file__).resolve().parent.parent.parent
-    / "tests"
-    / "ml"
-    / "fixtures"
-    / "mnist_test_300.npz"
-)
+# Base test strings generated from MNIST test digits (or the packaged sample of them).
+BASE_TEST_STRINGS = 300
 
 
 def checkpoint_of(version: ModelVersion) -> Path:
@@ -54,11 +52,6 @@ def checkpoint_of(version: ModelVersion) -> Path:
 
 def retraining_request(*, kind: str, user=None, trigger: str = "admin") -> RetrainingJob:
     """Queue a retraining job of `kind` on the gpu queue; one job per kind at a time."""
-    if kind != ModelKind.DIGITS:
-        raise ApplicationError(
-            "retraining is available for the digit model; the string model is retrained offline "
-            "(python -m ml train strings)"
-        )
     with transaction.atomic():
         busy = RetrainingJob.objects.select_for_update().filter(
             kind=kind, status__in=ACTIVE_STATUSES
@@ -93,7 +86,7 @@ def retraining_due() -> list[RetrainingJob]:
     last successful job."""
     learning = LearningSettings.current()
     jobs = []
-    for kind in (ModelKind.DIGITS,):
+    for kind in ModelKind.values:
         last = (
             RetrainingJob.objects.filter(kind=kind, status=JobStatus.SUCCEEDED)
             .order_by("-created_at")
@@ -141,33 +134,61 @@ def _digits(images: list, labels: list) -> object:
     )
 
 
-def _base_data(limit_train: int):
-    """(train, validation, test) base digits: MNIST from HDR_DATA_DIR when configured, else no
-    base training data and the committed sample of MNIST test for both checks."""
+def _mnist(split: str):
+    """(images uint8 [N,28,28], labels) of MNIST `split` from HDR_DATA_DIR, or None."""
+    folder = os.environ.get("HDR_DATA_DIR")
+    if not folder:
+        return None
+    from ml.data.mnist import mnist_load
+
+    digits = mnist_load(folder, split)
+    return digits.images, digits.labels.astype(np.int64)
+
+
+def _sample_test_digits():
+    """The packaged sample of MNIST test digits (300), when no data folder is configured."""
+    from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz
+
+    sample = digits_from_npz(SAMPLE_DIGITS)
+    return sample.images, sample.labels.astype(np.int64)
+
+
+def _base_digits():
+    """(train, validation, test, name) base digits: MNIST from HDR_DATA_DIR when configured,
+    else no base training data and the packaged test sample for both checks."""
     from ml.finetune import LabelledDigits
+
+    def as_digits(images, labels):
+        return LabelledDigits(images.astype(np.float32) / 255.0, labels.astype(np.int64))
 
     folder = os.environ.get("HDR_DATA_DIR")
     if folder:
         from ml.data.mnist import mnist_load, split_train_validation
 
-        train, validation = split_train_validation(
+        train_set, validation_set = split_train_validation(
             mnist_load(folder, "train"), validation_size=5000, seed=0
         )
-        test = mnist_load(folder, "test")
-
-        def as_digits(digit_set, limit=None):
-            images = digit_set.images[:limit] if limit else digit_set.images
-            labels = digit_set.labels[:limit] if limit else digit_set.labels
-            return LabelledDigits(images.astype(np.float32) / 255.0, labels.astype(np.int64))
-
-        return as_digits(train, limit_train), as_digits(validation), as_digits(test), "mnist"
-    with np.load(SAMPLE_TEST_DIGITS) as stored:
-        images = stored["images"].astype(np.float32)
-        labels = stored["labels"].astype(np.int64)
-    if images.max() > 1.0:
-        images = images / 255.0
-    sample = LabelledDigits(images, labels)
+        test = _mnist("test")
+        return (
+            as_digits(train_set.images, train_set.labels),
+            as_digits(validation_set.images, validation_set.labels),
+            as_digits(*test),
+            "mnist",
+        )
+    sample = as_digits(*_sample_test_digits())
     return LabelledDigits.empty(), sample, sample, "mnist-test-sample-300"
+
+
+def _base_strings():
+    """(base digits for generation or None, test strips, name)."""
+    from ml.strings.generate import StringGenerator
+
+    train, test = _mnist("train"), _mnist("test")
+    name = "generated from mnist test"
+    if test is None:
+        test, name = _sample_test_digits(), "generated from the mnist test sample"
+    strips = StringGenerator(test[0], test[1], seed=7, cheque_fraction=0.5).batch(BASE_TEST_STRINGS)
+    return train, [(s.image, s.text) for s in strips], name
 
 
 def _save_progress(job_id: int, row: dict) -> None:
@@ -201,8 +222,12 @@ def gate_decide(candidate: dict, active: dict) -> dict:
     return {"passed": passed, "reasons": reasons, "candidate": candidate, "active": active}
 
 
-def retraining_run(*, job_id: int, epochs: int | None = None) -> RetrainingJob:
-    """The task body: fine-tune, register the candidate, gate it, maybe promote it."""
+def retraining_run(
+    *, job_id: int, epochs: int | None = None, string_steps: int | None = None
+) -> RetrainingJob:
+    """The task body: fine-tune, register the candidate, gate it, maybe promote it.
+
+    `epochs` overrides the learning settings; `string_steps` the steps per string epoch."""
     import torch
 
     from ml.checkpoint import checkpoint_load
@@ -220,37 +245,74 @@ def retraining_run(*, job_id: int, epochs: int | None = None) -> RetrainingJob:
         base = job.base_version
         train_images, train_labels, corrected = samples_load(job.kind, holdout=False)
         holdout_images, holdout_labels, _ = samples_load(job.kind, holdout=True)
-        base_train, base_validation, base_test, base_name = _base_data(limit_train=60_000)
-        corrections = _digits(train_images, train_labels)
-        holdout = _digits(holdout_images, holdout_labels)
         version = f"{base.version}-ft{job.pk}"
-        config = FinetuneConfig(
-            epochs=epochs or learning.epochs,
-            correction_weight=learning.correction_weight,
-            num_threads=int(os.environ.get("HDR_TRAIN_THREADS", "0")) or None,
-        )
-        result = finetune_digits(
-            checkpoint_of(base),
-            corrections=corrections,
-            corrected=np.array(corrected, bool),
-            base_train=base_train,
-            base_validation=base_validation,
-            base_test=base_test,
-            holdout=holdout,
-            output_dir=Path(settings.MEDIA_ROOT) / "models" / job.kind,
-            version=version,
-            config=config,
-            on_epoch=lambda row: _save_progress(job.pk, row),
-            should_stop=lambda: RetrainingJob.objects.filter(
+        threads = int(os.environ.get("HDR_TRAIN_THREADS", "0")) or None
+        common = {
+            "output_dir": Path(settings.MEDIA_ROOT) / "models" / job.kind,
+            "version": version,
+            "on_epoch": lambda row: _save_progress(job.pk, row),
+            "should_stop": lambda: RetrainingJob.objects.filter(
                 pk=job.pk, cancel_requested=True
             ).exists(),
-        )
-        active_model, _ = checkpoint_load(checkpoint_of(base))
-        device = torch.device("cpu")
-        active_metrics = {
-            "base_test": accuracy_of(active_model, base_test, device),
-            "holdout": accuracy_of(active_model, holdout, device),
         }
+        if job.kind == ModelKind.DIGITS:
+            base_train, base_validation, base_test, base_name = _base_digits()
+            holdout = _digits(holdout_images, holdout_labels)
+            result = finetune_digits(
+                checkpoint_of(base),
+                corrections=_digits(train_images, train_labels),
+                corrected=np.array(corrected, bool),
+                base_train=base_train,
+                base_validation=base_validation,
+                base_test=base_test,
+                holdout=holdout,
+                config=FinetuneConfig(
+                    epochs=epochs or learning.epochs,
+                    correction_weight=learning.correction_weight,
+                    num_threads=threads,
+                ),
+                **common,
+            )
+        else:
+            from ml.strings.finetune import (
+                StringFinetuneConfig,
+                exact_accuracy,
+                finetune_strings,
+            )
+
+            base_digits, base_test, base_name = _base_strings()
+            holdout = list(zip(holdout_images, holdout_labels, strict=True))
+            result = finetune_strings(
+                checkpoint_of(base),
+                corrections=list(zip(train_images, train_labels, strict=True)),
+                corrected=np.array(corrected, bool),
+                base_digits=base_digits,
+                base_test=base_test,
+                holdout=holdout,
+                calibration={
+                    "temperature": base.temperature,
+                    "accept_threshold": base.accept_threshold,
+                },
+                config=StringFinetuneConfig(
+                    epochs=epochs or learning.epochs,
+                    steps_per_epoch=string_steps or StringFinetuneConfig.steps_per_epoch,
+                    correction_weight=learning.correction_weight,
+                    num_threads=threads,
+                ),
+                **common,
+            )
+        active_model, _ = checkpoint_load(checkpoint_of(base))
+        if job.kind == ModelKind.DIGITS:
+            device = torch.device("cpu")
+            active_metrics = {
+                "base_test": accuracy_of(active_model, base_test, device),
+                "holdout": accuracy_of(active_model, holdout, device),
+            }
+        else:
+            active_metrics = {
+                "base_test": exact_accuracy(active_model, base_test),
+                "holdout": exact_accuracy(active_model, holdout),
+            }
         candidate_metrics = result.card["test_metrics"]
         gate = gate_decide(candidate_metrics, active_metrics)
         gate["base_test_set"] = base_name
@@ -261,7 +323,7 @@ def retraining_run(*, job_id: int, epochs: int | None = None) -> RetrainingJob:
                 defaults={
                     "onnx_path": str(result.onnx),
                     "card": result.card,
-                    "temperature": result.card["calibration"]["temperature"],
+                    "temperature": card_temperature(result.card),
                     "accept_threshold": result.card["accept_threshold"],
                     "parent": base,
                     "metrics": {**candidate_metrics, "gate": gate},

@@ -24,5 +24,7 @@ def learning_page(request):
         "drift": confidence_drift(),
         "samples_train": TrainingSample.objects.filter(kind="digits", is_holdout=False).count(),
         "samples_holdout": TrainingSample.objects.filter(kind="digits", is_holdout=True).count(),
+        "strings_train": TrainingSample.objects.filter(kind="strings", is_holdout=False).count(),
+        "strings_holdout": TrainingSample.objects.filter(kind="strings", is_holdout=True).count(),
     }
     return render(request, "learning/dashboard.html", context)

@@ -6,11 +6,11 @@
   const say = (t) => { document.getElementById("learning-status").textContent = t; };
   const problem = (t) => { document.getElementById("learning-problem").textContent = t || ""; };
 
-  async function api(path, method) {
+  async function api(path, method, payload) {
     const response = await fetch(root.dataset.api + path, {
       method: method || "GET", credentials: "same-origin",
       headers: { "X-CSRFToken": csrf, "Content-Type": "application/json" },
-      body: method === "POST" ? JSON.stringify({ kind: "digits" }) : undefined,
+      body: method === "POST" ? JSON.stringify(payload || {}) : undefined,
     });
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
@@ -59,8 +59,8 @@
     const target = e.target;
     problem("");
     try {
-      if (target.id === "retrain") {
-        const job = await api("retraining/", "POST");
+      if (target.dataset.retrain) {
+        const job = await api("retraining/", "POST", { kind: target.dataset.retrain });
         say(`Job ${job.id} queued.`);
         location.reload();
       } else if (target.dataset.cancel) {

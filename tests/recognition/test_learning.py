@@ -275,3 +275,50 @@ def test_drift_alarm_and_production_accuracy_from_reviews(base_version):
     (row,) = production_accuracy()
     assert row["reviewed"] == 3 and row["machine_right"] == round(1 / 3, 4)
     assert row["sampled"] == 1 and row["sampled_error"] == 1.0
+
+
+def test_a_tiny_string_retraining_run_registers_a_candidate(db, tmp_path, monkeypatch):
+    from ml.strings.export import string_onnx_export
+    from ml.strings.fixtures import string_fixture_read
+
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    torch.manual_seed(0)
+    model = create_model("string_crnn").eval()
+    onnx_path = tmp_path / "strings-base.onnx"
+    string_onnx_export(model, onnx_path)
+    checkpoint_save(
+        onnx_path.with_suffix(".pt"), model, architecture="string_crnn", args={},
+        classes=[str(d) for d in range(10)] + ["<blank>"],
+    )  # fmt: skip
+    base = model_version_activate(
+        model_version=ModelVersion.objects.create(
+            kind="strings", version="strings-base", onnx_path=str(onnx_path), accept_threshold=0.5
+        )
+    )
+    strips, texts = string_fixture_read(
+        Path(__file__).resolve().parent.parent / "ml" / "strings" / "fixtures" / "strings_80.npz"
+    )
+    for i, (strip, text) in enumerate(zip(strips[:24], texts[:24], strict=True)):
+        sample = TrainingSample(
+            kind="strings",
+            label=text,
+            sha256=f"s{i:063d}",
+            is_holdout=i >= 18,
+            corrected=i % 2 == 0,
+        )
+        sample.image.save("s.png", ContentFile(image_to_png(strip)), save=False)
+        sample.save()
+    job = retraining_request(kind="strings")
+
+    finished = retraining_run(job_id=job.pk, epochs=1, string_steps=3)
+
+    assert finished.status == JobStatus.SUCCEEDED, finished.error
+    assert len(finished.progress) == 1
+    candidate = finished.candidate
+    assert candidate.kind == "strings" and candidate.parent == base
+    assert candidate.metrics["holdout"]["size"] == 6
+    assert candidate.metrics["base_test"]["size"] == 300
+    assert candidate.accept_threshold == 0.5  # calibration carried over from the base
+    from ml.infer import StringRecognizer
+
+    assert len(StringRecognizer(candidate.onnx_path).recognize(strips[:2])) == 2
