@@ -74,45 +74,53 @@ def field_route(
     sample_key: str = "",
     sample_rate: float = 0.0,
 ) -> Route:
-    def review(reason: str, source: FieldReading = reading) -> Route:
-        return Route(
-            FieldStatus.NEEDS_REVIEW, source.value, source.confidence, source.characters, reason
-        )
-
+    # Every reason a person must look is reported, not only the first found.
+    reasons = []
     rejected = [c for c in reading.characters if c.get("rejected")]
     if rejected:
-        return review(f"{len(rejected)} mark(s) that may not be digits")
+        reasons.append(f"{len(rejected)} mark(s) that may not be digits")
     if reading.rejected:
-        return review(
+        score = reading.reject_score
+        reasons.append(
             "the writing holds marks that are not digits"
-            + (
-                f" (reject score {reading.reject_score:.2f})"
-                if reading.reject_score is not None
-                else ""
-            )
+            + (f" (reject score {score:.2f})" if score is not None else "")
         )
     if reading.value == "" and required:
-        return review("required field is empty")
+        reasons.append("required field is empty")
     if reading.confidence is None:
-        return review("nothing could be read")
-
-    failure = rule_check(rule or {}, reading.value)
-    if failure is not None:
-        if kind == FieldKind.STRING and reading.n_best:
-            candidates = candidates_from_n_best(reading.n_best)
-        else:
-            candidates = candidates_from_characters(reading.characters)
-        fixed = repair(rule or {}, candidates)
-        if fixed is None or fixed.confidence < threshold:
-            return review(f"the reading {failure}")
-        reading = replace(
-            reading,
-            value=fixed.value,
-            confidence=round(fixed.confidence, 6),
-            characters=characters_for_value(fixed.value, fixed.confidence, reading.characters),
+        reasons.append("nothing could be read")
+    else:
+        failure = rule_check(rule or {}, reading.value)
+        if failure is not None:
+            # Repair only a reading whose marks are all digits: a rejected mark needs a person.
+            fixed = None
+            if not reasons:
+                if kind == FieldKind.STRING and reading.n_best:
+                    candidates = candidates_from_n_best(reading.n_best)
+                else:
+                    candidates = candidates_from_characters(reading.characters)
+                fixed = repair(rule or {}, candidates)
+            if fixed is None or fixed.confidence < threshold:
+                reasons.append(f"the reading {failure}")
+            else:
+                reading = replace(
+                    reading,
+                    value=fixed.value,
+                    confidence=round(fixed.confidence, 6),
+                    characters=characters_for_value(
+                        fixed.value, fixed.confidence, reading.characters
+                    ),
+                )
+        elif reading.confidence < threshold:
+            reasons.append(f"confidence {reading.confidence:.3f} is below {threshold:.3f}")
+    if reasons:
+        return Route(
+            FieldStatus.NEEDS_REVIEW,
+            reading.value,
+            reading.confidence,
+            reading.characters,
+            "; ".join(reasons),
         )
-    elif reading.confidence < threshold:
-        return review(f"confidence {reading.confidence:.3f} is below {threshold:.3f}")
 
     if sampled_for_quality(sample_key, sample_rate):
         return Route(

@@ -352,20 +352,22 @@ def template_import(data: object, *, created_by=None) -> Template:
 
 
 class _FeatureCache:
-    """Reference features per template version, kept per process (they never change)."""
+    """Reference features per template version, kept per process (a version's reference page
+    never changes; the key includes its creation time so a reused id never finds stale ones)."""
 
     def __init__(self, size: int = 16) -> None:
         self.size = size
-        self.items: OrderedDict[int, object] = OrderedDict()
+        self.items: OrderedDict[tuple, object] = OrderedDict()
 
     def get(self, template: Template):
         from forms_ocr.template import reference_features
 
-        if template.pk in self.items:
-            self.items.move_to_end(template.pk)
-            return self.items[template.pk]
+        key = (template.pk, template.created_at, template.reference.name)
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
         features = reference_features(reference_load(template))
-        self.items[template.pk] = features
+        self.items[key] = features
         while len(self.items) > self.size:
             self.items.popitem(last=False)
         return features

@@ -13,6 +13,7 @@ from recognition.inference import recognizers_active
 from recognition.models import Document, DocumentStatus, Field, FieldStatus
 from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
+from recognition.services.model_versions import builtin_cards
 from tests.factories import UserFactory
 
 DIGITS = Path(__file__).resolve().parent.parent / "ml" / "fixtures" / "mnist_test_300.npz"
@@ -44,7 +45,8 @@ def test_a_form_is_segmented_read_and_routed(db):
     combs = [f for f in fields if f.kind == "digits"]
     assert len(combs) >= 0.8 * len(truth_combs)
     assert all(f.status in (FieldStatus.ACCEPTED, FieldStatus.NEEDS_REVIEW) for f in fields)
-    assert all(f.model_version.version == "digits-cnn-v1" for f in combs)
+    newest = builtin_cards("digits")[-1][1]["version"]
+    assert all(f.model_version.version == newest for f in combs)
     # Fields accepted without review were read right: compare with the truth at the same place.
     by_place = {tuple(f.bbox): f.value.replace(" ", "") for f in truth_combs}
     accepted = [f for f in combs if f.status == FieldStatus.ACCEPTED]
@@ -171,9 +173,11 @@ def test_a_document_with_a_template_gets_its_names_rules_and_thresholds(db):
     fields = {f.name: f for f in Field.objects.filter(page__document=document).exclude(name="")}
     assert set(fields) == {"strict", "lenient"}
     assert fields["strict"].status == FieldStatus.NEEDS_REVIEW
-    assert fields["strict"].review_reason.startswith("the reading has ")
-    assert fields["strict"].review_reason.endswith("expected 40")
-    assert fields["lenient"].status == FieldStatus.ACCEPTED
+    assert "the reading has " in fields["strict"].review_reason
+    assert "expected 40" in fields["strict"].review_reason
+    # A threshold of 0 accepts any reading, unless a box holds a mark that is not a digit.
+    lenient = fields["lenient"]
+    assert lenient.status == FieldStatus.ACCEPTED or "not be digits" in lenient.review_reason
     assert fields["strict"].machine_value == fields["strict"].value
     document.refresh_from_db()
     assert document.status == DocumentStatus.NEEDS_REVIEW
