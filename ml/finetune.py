@@ -122,6 +122,46 @@ def _calibrate(model, validation: LabelledDigits, device, target_error: float) -
     }
 
 
+def candidate_report(
+    model, test: LabelledDigits, device, *, temperature: float, threshold: float, folder: Path
+) -> dict[str, Any]:
+    """Confusion matrix and error-reject curve of a candidate on the base test set (JSON and
+    PNG in `folder`); returns the file names and the figures."""
+    from ml.evaluation.calibration import error_reject_curve, reject_at
+    from ml.evaluation.metrics import confusion_matrix
+    from ml.evaluation.plots import confusion_plot, error_reject_plot
+
+    if len(test) == 0:
+        return {}
+    folder.mkdir(parents=True, exist_ok=True)
+    logits = predict_logits(model, _tensor(test.images, device)).cpu().numpy() / temperature
+    logits -= logits.max(1, keepdims=True)
+    probabilities = np.exp(logits)
+    probabilities /= probabilities.sum(1, keepdims=True)
+    predicted = probabilities[:, :10].argmax(1)
+    confidence = probabilities[:, :10].max(1)
+    correct = predicted == test.labels
+    matrix = confusion_matrix(test.labels, predicted)
+    points = error_reject_curve(confidence, correct)
+    chosen = reject_at(confidence, correct, threshold)
+    confusion_plot(matrix, folder / "confusion.png")
+    error_reject_plot(points, chosen, folder / "error_reject.png", title="Error-reject (base test)")
+    figures = {
+        "confusion_matrix": matrix.tolist(),
+        "at_threshold": {
+            "threshold": chosen.threshold,
+            "reject_rate": chosen.reject_rate,
+            "accepted_error": chosen.accepted_error,
+        },
+        "error_reject_curve": [
+            [round(p.reject_rate, 5), round(p.accepted_error, 6)]
+            for p in points[:: max(1, len(points) // 200)]
+        ],
+    }
+    (folder / "report.json").write_text(json.dumps(figures, indent=1))
+    return {"files": ["confusion.png", "error_reject.png", "report.json"], **figures}
+
+
 def finetune_digits(
     base_checkpoint: str | Path,
     *,
@@ -220,6 +260,14 @@ def finetune_digits(
         "corrections_trained": len(corrections),
         "corrected_trained": int(np.count_nonzero(corrected)),
     }
+    report = candidate_report(
+        model,
+        base_test,
+        device,
+        temperature=calibration["temperature"],
+        threshold=calibration["accept_threshold"],
+        folder=output_dir / f"{version}-report",
+    )
     checkpoint = output_dir / f"{version}.pt"
     model.cpu()
     checkpoint_save(
@@ -264,6 +312,11 @@ def finetune_digits(
         },
         "accept_threshold": calibration["accept_threshold"],
         "test_metrics": metrics,
+        "report": {
+            "folder": f"{version}-report",
+            "files": report.get("files", []),
+            "at_threshold": report.get("at_threshold"),
+        },
         "onnx": {"opset": OPSET, "parity_max_abs_logit_difference": difference},
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "exported_on": platform.platform(),

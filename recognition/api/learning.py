@@ -3,6 +3,9 @@ and the dashboard's figures."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -126,6 +129,24 @@ class ModelVersionRollbackApi(APIView):
     def post(self, request, version_id: int):
         version = model_version_rollback(version=_version(version_id))
         return Response({"version": version.version, "is_active": version.is_active})
+
+
+class ModelVersionReportFileApi(APIView):
+    """A candidate's report file (confusion matrix, error-reject curve) from its training run."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses={200: OpenApiTypes.BINARY})
+    def get(self, request, version_id: int, name: str):
+        version = _version(version_id)
+        report = (version.card or {}).get("report", {})
+        if name not in report.get("files", []):
+            raise NotFoundError("no such report file")
+        path = Path(version.onnx_path).parent / report["folder"] / name
+        if not path.is_file():
+            raise NotFoundError("the report file is missing")
+        content_type = "image/png" if name.endswith(".png") else "application/json"
+        return FileResponse(path.open("rb"), content_type=content_type)
 
 
 class LearningDashboardApi(APIView):

@@ -65,6 +65,11 @@ urlpatterns = [
         learning.ModelVersionRollbackApi.as_view(),
         name="api-model-rollback",
     ),
+    path(
+        "models/<int:version_id>/report/<str:name>",
+        learning.ModelVersionReportFileApi.as_view(),
+        name="api-model-report",
+    ),
     path("learning/", learning.LearningDashboardApi.as_view(), name="api-learning"),
     path("templates/", templates.TemplateListCreateApi.as_view(), name="api-templates"),
     path("templates/detect", templates.TemplateDetectApi.as_view(), name="api-template-detect"),

@@ -40,6 +40,7 @@ def versions_side_by_side(kind: str = ModelKind.DIGITS) -> list[dict]:
                 "accept_threshold": version.accept_threshold,
                 "temperature": version.temperature,
                 "gate_passed": gate.get("passed"),
+                "report_files": card.get("report", {}).get("files", []),
                 "gate_reasons": gate.get("reasons", []),
             }
         )

@@ -4,6 +4,7 @@ rollback, cancel, the schedule, workers picking up the new version, and who may 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,16 @@ def test_a_tiny_retraining_run_registers_a_gated_candidate(base_version, mnist, 
     assert candidate.metrics["holdout"]["size"] == 20
     assert set(finished.gate) >= {"passed", "reasons", "candidate", "active", "promoted"}
     assert finished.gate["promoted"] is False  # auto promotion is off by default
+    # Its confusion matrix and error-reject curve on the base test set are served to admins.
+    report = candidate.card["report"]
+    assert set(report["files"]) == {"confusion.png", "error_reject.png", "report.json"}
+    admin = api_for(UserFactory(roles=[Role.ADMIN]))
+    png = admin.get(f"/api/v1/models/{candidate.pk}/report/confusion.png")
+    assert png.status_code == 200 and b"".join(png.streaming_content)[:4] == b"\x89PNG"
+    figures = admin.get(f"/api/v1/models/{candidate.pk}/report/report.json")
+    matrix = json.loads(b"".join(figures.streaming_content))["confusion_matrix"]
+    assert sum(map(sum, matrix)) == 300
+    assert admin.get(f"/api/v1/models/{candidate.pk}/report/secrets.txt").status_code == 404
     # The candidate is a working model file.
     from ml.infer import DigitRecognizer
 
