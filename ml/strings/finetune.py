@@ -1,7 +1,7 @@
 """Fine-tuning the CTC string model on reviewed number fields: the string retraining step.
 
 Batches mix generated strings (from base digits, when given) with the reviewed strips, corrected
-strips repeated `correction_weight` times. Each epoch reports the exact-read accuracy on the frozen
+strips drawn `correction_weight` times as often, each strip varied (`strip_augment`). Each epoch reports the exact-read accuracy on the frozen
 holdout; at the end the candidate is measured on the base test strings and exported with the
 base version's calibration (temperature and accept threshold carry over: refitting them needs a
 validation set the platform does not hold). No Django.
@@ -45,6 +45,31 @@ class StringFinetuneConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def strip_augment(image: NDArray[np.float32], rng: np.random.Generator) -> NDArray[np.float32]:
+    """A reviewed strip varied the way handwriting varies: width stretched 0.85-1.15, a small
+    slant and vertical shift, strokes thinner or thicker now and then. Height stays 32 and the
+    width a multiple of 4 within the model's range."""
+    import cv2
+
+    from ml.strings import MAX_WIDTH, MIN_WIDTH, STRING_HEIGHT, WIDTH_PER_FRAME
+
+    height, width = image.shape
+    new_width = int(np.clip(round(width * rng.uniform(0.85, 1.15) / 4) * 4, MIN_WIDTH, MAX_WIDTH))
+    shear = rng.uniform(-0.15, 0.15)
+    shift = rng.uniform(-1.5, 1.5)
+    matrix = np.float32([[new_width / width, shear, -shear * height / 2], [0, 1, shift]])
+    out = cv2.warpAffine(
+        image.astype(np.float32), matrix, (new_width, STRING_HEIGHT), flags=cv2.INTER_LINEAR
+    )
+    roll = rng.random()
+    if roll < 0.2:
+        out = cv2.dilate(out, np.ones((2, 2), np.uint8))
+    elif roll < 0.4:
+        out = cv2.erode(out, np.ones((2, 1), np.uint8))
+    assert out.shape[1] % WIDTH_PER_FRAME == 0
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def _sample(image: NDArray[np.float32], text: str) -> StringSample:
@@ -119,7 +144,9 @@ def finetune_strings(
         total = 0.0
         for _ in range(config.steps_per_epoch):
             picks = rng.choice(len(corrections), size=own, p=weights)
-            batch = [_sample(*corrections[i]) for i in picks]
+            batch = [
+                _sample(strip_augment(corrections[i][0], rng), corrections[i][1]) for i in picks
+            ]
             if generator is not None:
                 batch += generator.batch(config.batch_size - own)
             images, frames, targets, lengths = samples_to_tensors(batch)
