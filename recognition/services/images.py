@@ -6,8 +6,12 @@ import cv2
 import numpy as np
 
 
+# zlib level 1: several times faster to write than the default for a few percent more bytes.
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+
+
 def png_bytes(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
+    ok, encoded = cv2.imencode(".png", image, PNG_PARAMS)
     if not ok:
         raise ValueError("could not encode image as PNG")
     return encoded.tobytes()

@@ -110,7 +110,8 @@ def page_image_load(page: Page) -> np.ndarray:
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    # Uncompressed: normalized crops are small, and compressing them cost more than it saved.
+    np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
