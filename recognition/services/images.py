@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-
 # zlib level 1: several times faster to write than the default for a few percent more bytes.
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
