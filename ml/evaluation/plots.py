@@ -61,7 +61,7 @@ def error_reject_plot(
     ax.set_xlim(0, max_reject_percent)
     ax.set_xlabel("sent to review (%)")
     ax.set_ylabel("error on accepted (%)")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

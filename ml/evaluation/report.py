@@ -54,8 +54,9 @@ def report_write(
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    temperature = 1.0
+    temperature, fitted_on = 1.0, "validation"
     if calibrate and negatives is not None and validation_logits.shape[1] > 10:
+        fitted_on = "validation digits + validation negatives (label 10)"
         # The 11-class softmax is calibrated on what it will see: digits and negatives.
         temperature = temperature_fit(
             np.r_[validation_logits, negatives.validation_logits],
@@ -88,7 +89,7 @@ def report_write(
         "per_class": [asdict(r) | {"class": c} for c, r in enumerate(per_class_report(matrix))],
         "calibration": {
             "temperature": temperature,
-            "fitted_on": "validation",
+            "fitted_on": fitted_on,
             "ece_before": expected_calibration_error(raw, test_labels),
             "ece_after": expected_calibration_error(calibrated, test_labels),
         },
@@ -206,6 +207,7 @@ def evaluate_checkpoint(
 
     negative_logits = None
     if negatives > 0:
+        from ml.data.renormalize import digits_renormalize
         from ml.negatives import negatives_heldout
 
         held = {
@@ -220,6 +222,7 @@ def evaluate_checkpoint(
             test_kinds=held["test"].kinds,
             kind_names=held["test"].kind_names,
             test_images=held["test"].images,
+            renormalized_test_logits=run(as_float(digits_renormalize(test.images, seed))),
         )
 
     return report_write(

@@ -49,6 +49,8 @@ class TrainConfig:
     negatives_mode: str = "reject_class"
     oe_weight: float = 0.5
     validation_negatives: int = 3000
+    renormalized_share: float = 0.0
+    init_checkpoint: str | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in {"adamw", "sgd"}:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ml.checkpoint import DIGIT_CLASSES, REJECT_CLASS, checkpoint_save
+from ml.checkpoint import DIGIT_CLASSES, REJECT_CLASS, checkpoint_load, checkpoint_save
 from ml.data.mnist import DigitSet, mnist_load, split_train_validation
 from ml.models import create_model, macs_per_sample, parameter_count
 from ml.training.config import TrainConfig
@@ -153,6 +153,16 @@ def train_digits(
         validation_negatives = torch.from_numpy(held.images).unsqueeze(1).to(device)
 
     model = create_model(config.architecture, **model_args).to(device)
+    if config.init_checkpoint:
+        start, _ = checkpoint_load(config.init_checkpoint)
+        model.load_state_dict(start.state_dict())
+        logger.info("starting from the weights of %s", config.init_checkpoint)
+    renormalized = None
+    if config.renormalized_share > 0:
+        from ml.data.renormalize import digits_renormalize
+
+        renormalized = torch.from_numpy(digits_renormalize(train_set.images, config.seed))
+        renormalized = renormalized.unsqueeze(1).to(device)
     params, macs = parameter_count(model), macs_per_sample(model)
     logger.info("%s: %d parameters, %d MACs per digit", config.architecture, params, macs)
 
@@ -202,6 +212,10 @@ def train_digits(
             "train_seeds": f"split seed train, seed {config.seed} * 1000 + epoch",
             "validation_size": len(validation_negatives),
         }
+    if config.renormalized_share > 0:
+        data_info["renormalized_share"] = config.renormalized_share
+    if config.init_checkpoint:
+        data_info["init_checkpoint"] = config.init_checkpoint
     hardware = hardware_describe(device)
     classes = [*DIGIT_CLASSES, REJECT_CLASS][: config.num_classes]
     rows: list[dict[str, Any]] = []
@@ -214,9 +228,15 @@ def train_digits(
         if config.negatives_fraction > 0:
             negatives = _epoch_negatives(train_set, per_batch * steps_per_epoch, config, epoch)
             negatives = negatives.to(device)
+        epoch_x = train_x
+        if renormalized is not None:
+            # A fresh draw each epoch of which digits are shown re-scanned.
+            chosen = torch.rand(len(train_x), generator=generator, device=device)
+            chosen = chosen < config.renormalized_share
+            epoch_x = torch.where(chosen.view(-1, 1, 1, 1), renormalized, train_x)
         train_stats = train_one_epoch(
             model,
-            train_x,
+            epoch_x,
             train_y,
             optimizer=optimizer,
             batch_size=batch_size,
