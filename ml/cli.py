@@ -74,6 +74,8 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
         negatives_mode=args.negatives_mode,
         oe_weight=args.oe_weight,
         validation_negatives=args.validation_negatives,
+        renormalized_share=args.renormalized,
+        init_checkpoint=args.init_checkpoint,
     )
     result = train_digits(config)
     print(
@@ -171,6 +173,24 @@ def _cmd_strings_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_strings_reject_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml.strings.reject_eval import string_reject_evaluate
+
+    section = string_reject_evaluate(
+        args.digit_model, args.string_model, data_dir=args.data_dir, count=args.count
+    )
+    if args.write_card:
+        # The rule belongs to the digit model's reject class: it goes into that model's card.
+        card_path = Path(args.digit_model).with_suffix(".json")
+        card = json.loads(card_path.read_text())
+        card["string_reject"] = section
+        card_path.write_text(json.dumps(card, indent=1))
+    print(json.dumps(section, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m ml``."""
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__.splitlines()[0])
@@ -222,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digits.add_argument("--oe-weight", type=float, default=0.5, help="outlier-exposure weight")
     digits.add_argument("--validation-negatives", type=int, default=3000)
+    digits.add_argument(
+        "--renormalized",
+        type=float,
+        default=0.0,
+        help="share of train digits shown re-scanned through the production normalization",
+    )
+    digits.add_argument("--init-checkpoint", default=None, help="start from these weights")
     digits.set_defaults(func=_cmd_train_digits)
 
     strings_train = train.add_parser("strings", help="train the CTC digit-string model")
@@ -280,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
     strings_export.add_argument("--training-command", default=None)
     _add_data_dir(strings_export)
     strings_export.set_defaults(func=_cmd_strings_export)
+    reject_eval = strings.add_parser(
+        "reject-eval", help="choose and measure the string reject rule on generated strips"
+    )
+    reject_eval.add_argument("--digit-model", required=True, help="11-class digit .onnx")
+    reject_eval.add_argument("--string-model", required=True, help="string .onnx")
+    reject_eval.add_argument("--count", type=int, default=1000, help="strips of each kind")
+    reject_eval.add_argument(
+        "--write-card", action="store_true", help="store the rule in the digit model's card"
+    )
+    _add_data_dir(reject_eval)
+    reject_eval.set_defaults(func=_cmd_strings_reject_eval)
     return parser
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,6 +16,13 @@ from ml.strings import MAX_WIDTH, MIN_WIDTH, STRING_HEIGHT, WIDTH_PER_FRAME
 from ml.strings.batch import strings_pad
 from ml.strings.decode import StringCandidate, StringReading, ctc_beam_decode, ctc_greedy_decode
 
+if TYPE_CHECKING:
+    from ml.infer.digits import DigitRecognizer
+
+# Used when the digit model's card has no measured string-reject rule.
+DEFAULT_GLYPH_THRESHOLD = 0.5
+DEFAULT_STRING_REJECT_THRESHOLD = 0.34
+
 __all__ = ["StringCandidate", "StringReading", "StringRecognizer"]
 
 
@@ -22,6 +31,11 @@ class StringRecognizer:
 
     ``model_path`` is the ``.onnx`` file; its model card (same name, ``.json``) supplies the
     ``temperature`` and ``accept_threshold``. CUDA is used when onnxruntime offers it.
+
+    With ``digit_recognizer`` (a digit model with a "not a digit" class), every reading gets a
+    ``reject_score``: the share of the strip's digit-sized glyphs that model rejects, so a field
+    of words, letters or scribbles goes to review. ``reject_threshold`` (default: the digit
+    card's ``string_reject`` rule, measured on generated strips) is the highest score accepted.
     """
 
     def __init__(
@@ -30,12 +44,26 @@ class StringRecognizer:
         *,
         providers: list[str] | None = None,
         threads: int | None = None,
+        digit_recognizer: DigitRecognizer | None = None,
+        reject_threshold: float | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.session = onnx_session_create(self.model_path, providers=providers, threads=threads)
         self.card = model_card_load(self.model_path)
         self.temperature = float(self.card.get("temperature", 1.0))
         self.accept_threshold = float(self.card.get("accept_threshold", 0.0))
+        if digit_recognizer is not None and not digit_recognizer.has_reject_class:
+            raise ValueError(
+                f"{digit_recognizer.version} has no reject class: it cannot score string marks"
+            )
+        self.digit_recognizer = digit_recognizer
+        rule = digit_recognizer.card.get("string_reject", {}) if digit_recognizer else {}
+        self.glyph_threshold = float(rule.get("glyph_threshold", DEFAULT_GLYPH_THRESHOLD))
+        self.reject_threshold = float(
+            reject_threshold
+            if reject_threshold is not None
+            else rule.get("field_threshold", DEFAULT_STRING_REJECT_THRESHOLD)
+        )
 
     @property
     def version(self) -> str:
@@ -79,7 +107,7 @@ class StringRecognizer:
         (:class:`~ml.errors.InputShapeError`) for bad shapes, dtypes or values.
         """
         logits, frames = self.logits(images)
-        readings = []
+        readings: list[StringReading] = []
         for i in range(len(frames)):
             own = logits[i, : int(frames[i])]
             if beam_width <= 1:
@@ -90,8 +118,23 @@ class StringRecognizer:
                         own, beam_width=beam_width, n_best=n_best, temperature=self.temperature
                     )
                 )
+        if self.digit_recognizer is not None and readings:
+            from ml.infer.string_reject import string_reject_scores
+
+            scores = string_reject_scores(
+                [np.asarray(image, np.float32).reshape(STRING_HEIGHT, -1) for image in images],
+                self.digit_recognizer,
+                glyph_threshold=self.glyph_threshold,
+            )
+            readings = [
+                replace(reading, reject_score=score)
+                for reading, score in zip(readings, scores, strict=True)
+            ]
         return readings
 
     def accepts(self, reading: StringReading) -> bool:
-        """Whether routing may accept ``reading`` without review (field confidence >= threshold)."""
-        return reading.field_confidence >= self.accept_threshold
+        """Whether routing may accept ``reading`` without review: field confidence >= the
+        threshold and, when the reading has a ``reject_score``, that score <= its threshold."""
+        if reading.field_confidence < self.accept_threshold:
+            return False
+        return reading.reject_score is None or reading.reject_score <= self.reject_threshold

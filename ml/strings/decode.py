@@ -30,13 +30,15 @@ class StringReading:
 
     ``text`` the digits (may be empty); ``char_confidences`` one value in [0, 1] per character;
     ``field_confidence`` in [0, 1]; ``n_best`` candidates, most probable first (``n_best[0]``
-    is ``text``).
+    is ``text``). ``reject_score`` in [0, 1] says how much of the writing is not digits (see
+    :mod:`ml.infer.string_reject`); None when no digit model with a reject class scored it.
     """
 
     text: str
     char_confidences: tuple[float, ...]
     field_confidence: float
     n_best: tuple[StringCandidate, ...]
+    reject_score: float | None = None
 
 
 def log_softmax(logits: NDArray[np.floating], temperature: float = 1.0) -> NDArray[np.float64]:
