@@ -300,6 +300,11 @@ HDR_WEBHOOK_ALLOW_PRIVATE = env_bool("HDR_WEBHOOK_ALLOW_PRIVATE", False)
 # Documents in `processing` longer than this are re-queued (or failed after 3 attempts).
 HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
 
+# Score the marks of string fields with the digit model's "not a digit" class (words and
+# scribbles go to review). Off by default: measured, it also sends most genuine numbers to review
+# (docs/models/strings.md).
+HDR_STRING_REJECT = env_bool("HDR_STRING_REJECT", False)
+
 # Review: the share of auto-accepted fields also sent to review, to measure their real error.
 HDR_REVIEW_SAMPLE_RATE = env_float("HDR_REVIEW_SAMPLE_RATE", 0.02)
 # How long a reviewer holds a field they opened before another reviewer may take it.

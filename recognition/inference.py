@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from recognition.errors import ApplicationError
 from recognition.models import ModelKind, ModelVersion
 from recognition.services.model_versions import (
@@ -49,7 +51,7 @@ def _recognizer_load(version: ModelVersion, digits=None):
         return ml.infer.DigitRecognizer(path, temperature=version.temperature)
     # The string recognizer calibrates with the temperature of its own model card; a digit model
     # with a "not a digit" class scores the marks of each string (words, scribbles: review).
-    if digits is not None and getattr(digits, "has_reject_class", False):
+    if settings.HDR_STRING_REJECT and digits is not None and digits.has_reject_class:
         return ml.infer.StringRecognizer(path, digit_recognizer=digits)
     return ml.infer.StringRecognizer(path)
 
@@ -70,7 +72,8 @@ def recognizers_active() -> ActiveRecognizers:
                 loaded[kind] = None
                 continue
             digits = loaded.get(ModelKind.DIGITS)
-            key = (version.pk, digits.version.pk if digits and kind == ModelKind.STRINGS else None)
+            scores_marks = kind == ModelKind.STRINGS and settings.HDR_STRING_REJECT
+            key = (version.pk, digits.version.pk if digits and scores_marks else None)
             cached = _loaded.get(kind)
             if cached is None or cached[0] != key:
                 logger.info("loading %s model %s", kind, version.version)

@@ -27,6 +27,15 @@ def builtin_cards(kind: str) -> list[tuple[Path, dict]]:
     return found
 
 
+def builtin_default(kind: str) -> tuple[Path, dict] | None:
+    """The committed model a new installation activates: the newest whose card does not say
+    `"default_active": false` (a model kept for opting in, not yet for everyone)."""
+    eligible = [
+        (path, card) for path, card in builtin_cards(kind) if card.get("default_active", True)
+    ]
+    return eligible[-1] if eligible else None
+
+
 def card_temperature(card: dict) -> float:
     """The calibration temperature: top level (string cards) or under "calibration" (digit cards)."""
     value = card.get("temperature", card.get("calibration", {}).get("temperature"))
@@ -35,7 +44,8 @@ def card_temperature(card: dict) -> float:
 
 @transaction.atomic
 def model_versions_register_builtin() -> list[ModelVersion]:
-    """Register the committed models; activate the newest of a kind when none is active."""
+    """Register the committed models; when a kind has no active version, activate its default
+    (see `builtin_default`)."""
     registered = []
     for kind in ModelKind.values:
         cards = builtin_cards(kind)
@@ -52,9 +62,14 @@ def model_versions_register_builtin() -> list[ModelVersion]:
             )
             registered.append(version)
         has_active = ModelVersion.objects.filter(kind=kind, is_active=True).exists()
-        if cards and not has_active:
-            newest = registered[-1]
-            model_version_activate(model_version=newest)
+        default = builtin_default(kind)
+        if default is not None and not has_active:
+            _, card = default
+            model_version_activate(
+                model_version=ModelVersion.objects.get(
+                    kind=kind, version=str(card.get("version") or default[0].stem)
+                )
+            )
     return registered
 
 

@@ -13,7 +13,7 @@ from recognition.inference import recognizers_active
 from recognition.models import Document, DocumentStatus, Field, FieldStatus
 from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
-from recognition.services.model_versions import builtin_cards
+from recognition.services.model_versions import builtin_default
 from tests.factories import UserFactory
 
 DIGITS = Path(__file__).resolve().parent.parent / "ml" / "fixtures" / "mnist_test_300.npz"
@@ -45,8 +45,8 @@ def test_a_form_is_segmented_read_and_routed(db):
     combs = [f for f in fields if f.kind == "digits"]
     assert len(combs) >= 0.8 * len(truth_combs)
     assert all(f.status in (FieldStatus.ACCEPTED, FieldStatus.NEEDS_REVIEW) for f in fields)
-    newest = builtin_cards("digits")[-1][1]["version"]
-    assert all(f.model_version.version == newest for f in combs)
+    default = builtin_default("digits")[1]["version"]
+    assert all(f.model_version.version == default for f in combs)
     # Fields accepted without review were read right: compare with the truth at the same place.
     by_place = {tuple(f.bbox): f.value.replace(" ", "") for f in truth_combs}
     accepted = [f for f in combs if f.status == FieldStatus.ACCEPTED]
@@ -181,3 +181,22 @@ def test_a_document_with_a_template_gets_its_names_rules_and_thresholds(db):
     assert fields["strict"].machine_value == fields["strict"].value
     document.refresh_from_db()
     assert document.status == DocumentStatus.NEEDS_REVIEW
+
+
+def test_string_marks_are_scored_by_the_digit_model_only_when_configured(db, settings):
+    from recognition import inference
+    from recognition.models import ModelVersion
+    from recognition.services.model_versions import model_version_activate
+
+    recognizers_active()  # registers the committed models
+    model_version_activate(model_version=ModelVersion.objects.get(version="digits-cnn-v2"))
+    settings.HDR_STRING_REJECT = False
+    inference._loaded.clear()
+    plain = recognizers_active()
+    settings.HDR_STRING_REJECT = True
+    scored = recognizers_active()  # the digit model has a reject class: strings get it
+
+    assert plain.strings.recognizer.digit_recognizer is None
+    assert scored.strings.recognizer.digit_recognizer is scored.digits.recognizer
+    assert scored.digits.recognizer.has_reject_class
+    inference._loaded.clear()

@@ -14,7 +14,7 @@ import ml
 from ml.infer import DigitRecognizer
 from recognition.models import ModelVersion
 from recognition.reading import string_read_by_components
-from recognition.services.model_versions import builtin_cards
+from recognition.services.model_versions import builtin_default
 from tests.factories import UserFactory
 
 DIGITS = Path(__file__).resolve().parent.parent / "ml" / "fixtures" / "mnist_test_300.npz"
@@ -41,10 +41,12 @@ def test_a_drawn_digit_is_read_with_its_confidence_and_alternatives(api):
     assert body["value"] == "7"
     assert 0 < body["confidence"] <= 1
     assert len(body["characters"][0]["alternatives"]) == 2
-    newest = builtin_cards("digits")[-1][1]["version"]
-    assert body["model_version"] == newest
-    # The newest committed model was registered and activated on first use.
-    assert ModelVersion.objects.get(kind="digits", is_active=True).version == newest
+    default = builtin_default("digits")[1]["version"]
+    assert body["model_version"] == default == "digits-cnn-v1"
+    # The default committed model was registered and activated on first use; v2 is registered
+    # for installations that opt in.
+    assert ModelVersion.objects.get(kind="digits", is_active=True).version == default
+    assert ModelVersion.objects.filter(kind="digits", version="digits-cnn-v2").exists()
 
 
 def _handwritten_number(indices: list[int]) -> tuple[SimpleUploadedFile, str]:
@@ -64,7 +66,7 @@ def test_a_written_number_is_read_by_the_string_model(api):
 
     assert response.status_code == 200
     body = response.json()
-    assert body["model_version"] == builtin_cards("strings")[-1][1]["version"]
+    assert body["model_version"] == builtin_default("strings")[1]["version"]
     assert body["value"] == number
     assert [c["char"] for c in body["characters"]] == list(number)
 
