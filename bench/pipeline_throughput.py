@@ -120,6 +120,13 @@ def main() -> int:
             "worker_concurrency": args.concurrency,
             "pages": len(created),
             "failed": failed,
+            "failure_reasons": sorted(
+                set(
+                    Document.objects.filter(
+                        pk__in=list(created), status=DocumentStatus.FAILED
+                    ).values_list("error", flat=True)
+                )
+            ),
             "fields_per_page": round(fields.count() / len(created), 1),
             "comb_boxes_per_page": round(boxes / len(created), 1),
             "wall_seconds": round(wall, 2),

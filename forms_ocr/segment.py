@@ -176,6 +176,9 @@ def segment_page(image: GrayImage, *, index: int = 0) -> PageResult:
     fields = [
         field_cut(raw, analysis.clean, analysis.inverse, gray.shape) for raw in analysis.fields
     ]
+    # A degenerate detection (a sliver on the page's edge, a comb without boxes) has nothing to
+    # read: drop it rather than hand an empty crop on.
+    fields = [f for f in fields if f.crop.size and (f.kind != "digits" or f.boxes)]
     return PageResult(
         index, gray.shape[1], gray.shape[0], round(analysis.angle, 2), quality, tuple(fields)
     )

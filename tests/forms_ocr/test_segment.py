@@ -88,3 +88,20 @@ def test_cli_prints_the_segmentation_json(digits, tmp_path):
     assert first["index"] == 0 and first["width"] == page.image.shape[1]
     assert {"kind", "bbox"} <= set(first["fields"][0])
     assert any(f["kind"] == "digits" and f["boxes"] for f in first["fields"])
+
+
+def test_no_field_comes_out_with_an_empty_crop_or_a_comb_without_boxes():
+    from forms_ocr.synth import SAMPLE_DIGITS
+
+    # Seed 28 (rotation and noise) once produced a one-pixel-wide comb on the page's edge.
+    page = synth_page(
+        "form", digits_from_npz(SAMPLE_DIGITS), seed=28, degradations=("rotation", "noise")
+    )
+
+    fields = segment_page(page.image).fields
+
+    assert fields
+    assert all(f.crop.size > 0 for f in fields)
+    assert all(
+        f.boxes and all(b.crop.size > 0 for b in f.boxes) for f in fields if f.kind == "digits"
+    )
