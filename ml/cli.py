@@ -124,6 +124,25 @@ def _cmd_baselines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quantize(args: argparse.Namespace) -> int:
+    from ml.data.mnist import mnist_load, split_train_validation
+    from ml.export.quantize import digits_quantize_int8
+
+    _, validation = split_train_validation(
+        mnist_load(args.data_dir, "train"), validation_size=5000, seed=0
+    )
+    test = mnist_load(args.data_dir, "test")
+    card = digits_quantize_int8(
+        args.model,
+        args.output,
+        calibration=validation.images,
+        test_images=test.images,
+        test_labels=test.labels,
+    )
+    print(json.dumps(card["quantization"], indent=1))
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from ml.export import model_export
 
@@ -296,6 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--version", required=True, help="model version, e.g. digits-cnn-v1")
     export.add_argument("--training-command", default=None)
     export.set_defaults(func=_cmd_export)
+
+    quantize = commands.add_parser(
+        "quantize", help="INT8 copy of a digit .onnx (static, calibrated on validation digits)"
+    )
+    quantize.add_argument("model", help="the fp32 .onnx file (its card beside it)")
+    quantize.add_argument("--output", required=True, help="path of the INT8 .onnx file")
+    _add_data_dir(quantize)
+    quantize.set_defaults(func=_cmd_quantize)
 
     strings = commands.add_parser("strings", help="digit-string model").add_subparsers(
         dest="action", required=True
