@@ -26,12 +26,7 @@ from recognition.services.review import (
     review_next,
     review_release,
 )
-
-
-def field_threshold(field: Field) -> float | None:
-    if field.template_field_id and field.template_field.accept_threshold is not None:
-        return field.template_field.accept_threshold
-    return field.model_version.accept_threshold if field.model_version else None
+from recognition.services.routing import field_threshold
 
 
 class FieldReviewSerializer(serializers.ModelSerializer):

@@ -39,14 +39,15 @@ from recognition.reading import (
 from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
 from recognition.services.images import grey_image_load, png_bytes
-from recognition.services.routing import characters_for_value, field_route
-from recognition.services.templates import template_fields_match, template_page_segment
-from recognition.validation import (
-    candidates_from_characters,
-    candidates_from_n_best,
-    repair,
-    sum_check,
+from recognition.services.routing import (
+    candidates_for,
+    characters_for_value,
+    field_route,
+    field_threshold,
+    threshold_for,
 )
+from recognition.services.templates import template_fields_match, template_page_segment
+from recognition.validation import repair, sum_check
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +234,7 @@ def route_for(
 ):
     """Route a reading with the template field's threshold, rule and requirement if any;
     quality sampling at HDR_REVIEW_SAMPLE_RATE unless `sample_rate` says otherwise."""
-    threshold = model.version.accept_threshold
-    if template_field is not None and template_field.accept_threshold is not None:
-        threshold = template_field.accept_threshold
+    threshold = threshold_for(model.version, template_field)
     return field_route(
         kind=kind,
         reading=reading,
@@ -340,15 +339,13 @@ def document_sums_check(document: Document) -> int:
         failure = sum_check(rule, field.value, values)
         if failure is None:
             continue
-        threshold = field.model_version.accept_threshold if field.model_version else 1.0
-        if field.template_field.accept_threshold is not None:
-            threshold = field.template_field.accept_threshold
-        if field.kind == FieldKind.STRING and field.n_best:
-            candidates = candidates_from_n_best(field.n_best)
-        else:
-            candidates = candidates_from_characters(field.characters)
-        fixed = repair(rule, candidates, check=lambda r, text: sum_check(r, text, values))
-        if fixed is not None and fixed.confidence >= threshold:
+        threshold = field_threshold(field)
+        fixed = repair(
+            rule,
+            candidates_for(field.kind, field.characters, field.n_best),
+            check=lambda r, text: sum_check(r, text, values),
+        )
+        if fixed is not None and threshold is not None and fixed.confidence >= threshold:
             field.value = fixed.value
             field.confidence = round(fixed.confidence, 6)
             field.characters = characters_for_value(fixed.value, fixed.confidence, field.characters)

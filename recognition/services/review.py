@@ -27,6 +27,7 @@ from recognition.models import (
     ReviewAction,
 )
 from recognition.services.batches import batch_done_if_final
+from recognition.services.routing import field_threshold
 from recognition.services.samples import samples_from_field
 from recognition.validation import rule_check
 
@@ -274,9 +275,9 @@ def _filled_boxes(field: Field) -> list[int]:
 
 
 def _field_threshold(field: Field) -> float:
-    if field.template_field_id and field.template_field.accept_threshold is not None:
-        return field.template_field.accept_threshold
-    return field.model_version.accept_threshold if field.model_version else 1.0
+    """Without a model that read it, every digit of a field counts as doubtful."""
+    threshold = field_threshold(field)
+    return 1.0 if threshold is None else threshold
 
 
 def grid_items(*, reviewer, digit: str | None = None, limit: int = 48) -> list[GridItem]:

@@ -33,6 +33,28 @@ class Route:
     sampled: bool = False
 
 
+def threshold_for(model_version, template_field) -> float | None:
+    """The accept threshold: the template field's override, else the model version's card
+    threshold; None when the field was read by no model."""
+    if template_field is not None and template_field.accept_threshold is not None:
+        return template_field.accept_threshold
+    return model_version.accept_threshold if model_version is not None else None
+
+
+def field_threshold(field) -> float | None:
+    """The accept threshold a stored field was (or is) routed with."""
+    template_field = field.template_field if field.template_field_id else None
+    return threshold_for(field.model_version, template_field)
+
+
+def candidates_for(kind: str, characters: list, n_best: list) -> list:
+    """The readings the models also considered: the string model's n-best list for strings, the
+    per-digit alternatives otherwise."""
+    if kind == FieldKind.STRING and n_best:
+        return candidates_from_n_best(n_best)
+    return candidates_from_characters(characters)
+
+
 def sampled_for_quality(key: str, rate: float) -> bool:
     """Whether the field with this key is in the quality sample: decided by a hash, so the same
     field gets the same answer when a task runs twice."""
@@ -95,11 +117,7 @@ def field_route(
             # Repair only a reading whose marks are all digits: a rejected mark needs a person.
             fixed = None
             if not reasons:
-                if kind == FieldKind.STRING and reading.n_best:
-                    candidates = candidates_from_n_best(reading.n_best)
-                else:
-                    candidates = candidates_from_characters(reading.characters)
-                fixed = repair(rule or {}, candidates)
+                fixed = repair(rule or {}, candidates_for(kind, reading.characters, reading.n_best))
             if fixed is None or fixed.confidence < threshold:
                 reasons.append(f"the reading {failure}")
             else:
