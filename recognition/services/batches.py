@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 
 from celery import current_app
 from django.conf import settings
@@ -64,46 +65,57 @@ def webhook_signature(body: bytes, *, timestamp: str) -> str:
     return hmac.new(settings.HDR_WEBHOOK_SECRET.encode(), message, hashlib.sha256).hexdigest()
 
 
-def batch_complete_if_settled(*, batch_id) -> bool:
-    """Mark the batch complete when its last document settles, and queue its webhook once."""
+@dataclass(frozen=True)
+class BatchEvent:
+    """A point in a batch's life: when `progress_key` of `batch_progress` turns true, `reached`
+    is stamped once and the webhook `name` is queued; `delivered` records its delivery."""
+
+    name: str
+    progress_key: str
+    reached: str
+    delivered: str
+
+
+# In order: a batch is done only after it is complete.
+BATCH_EVENTS = (
+    BatchEvent("batch.completed", "complete", "completed_at", "webhook_delivered_at"),
+    BatchEvent("batch.done", "final", "done_at", "done_webhook_delivered_at"),
+)
+
+
+def _batch_event_if_reached(batch_id, event: BatchEvent) -> bool:
     with transaction.atomic():
         batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
-        if batch is None or batch.completed_at is not None:
+        if batch is None or getattr(batch, event.reached) is not None:
             return False
-        if not batch_progress(batch)["complete"]:
+        earlier = BATCH_EVENTS[: BATCH_EVENTS.index(event)]
+        if any(getattr(batch, e.reached) is None for e in earlier):
             return False
-        batch.completed_at = timezone.now()
-        batch.save(update_fields=["completed_at"])
+        if not batch_progress(batch)[event.progress_key]:
+            return False
+        setattr(batch, event.reached, timezone.now())
+        batch.save(update_fields=[event.reached])
         if batch.callback_url:
-            _webhook_enqueue(batch, "batch.completed")
-    batch_done_if_final(batch_id=batch_id)
+            batch_key, name = str(batch.pk), event.name
+            transaction.on_commit(
+                lambda: current_app.send_task("hdr.batch_webhook_deliver", args=[batch_key, name])
+            )
     return True
 
 
-def _webhook_enqueue(batch: Batch, event: str) -> None:
-    batch_key = str(batch.pk)
-    transaction.on_commit(
-        lambda: current_app.send_task("hdr.batch_webhook_deliver", args=[batch_key, event])
-    )
+def batch_complete_if_settled(*, batch_id) -> bool:
+    """Mark the batch complete when its last document settles, and queue its webhook once (and
+    mark it done at once when no document waits for review)."""
+    completed = _batch_event_if_reached(batch_id, BATCH_EVENTS[0])
+    if completed:
+        batch_done_if_final(batch_id=batch_id)
+    return completed
 
 
 def batch_done_if_final(*, batch_id) -> bool:
     """Mark the batch done when its last document is final (reviewed or failed), and queue its
     `batch.done` webhook once."""
-    with transaction.atomic():
-        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
-        if batch is None or batch.done_at is not None or batch.completed_at is None:
-            return False
-        if not batch_progress(batch)["final"]:
-            return False
-        batch.done_at = timezone.now()
-        batch.save(update_fields=["done_at"])
-        if batch.callback_url:
-            _webhook_enqueue(batch, "batch.done")
-    return True
-
-
-WEBHOOK_EVENTS = ("batch.completed", "batch.done")
+    return _batch_event_if_reached(batch_id, BATCH_EVENTS[1])
 
 
 def batch_webhook_payload(batch: Batch, event: str = "batch.completed") -> dict:
@@ -122,11 +134,10 @@ def batch_webhook_payload(batch: Batch, event: str = "batch.completed") -> dict:
 
 def batch_webhook_deliver(*, batch_id, event: str = "batch.completed") -> None:
     """POST the event's payload to the batch's callback URL; raise WebhookDeliveryError to retry."""
-    if event not in WEBHOOK_EVENTS:
+    known = {e.name: e for e in BATCH_EVENTS}
+    if event not in known:
         raise ValueError(f"unknown webhook event {event!r}")
-    delivered_field = (
-        "webhook_delivered_at" if event == "batch.completed" else "done_webhook_delivered_at"
-    )
+    delivered_field = known[event].delivered
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None or not batch.callback_url or getattr(batch, delivered_field):
         return
