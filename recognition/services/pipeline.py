@@ -109,6 +109,14 @@ def page_image_load(page: Page) -> np.ndarray:
     return grey_image_load(page.image, what=f"page {page.pk}")
 
 
+def page_crops_load(page: Page) -> dict[str, np.ndarray]:
+    """What segmentation stored for recognition, keyed f<field index> (empty without crops)."""
+    if not page.crops:
+        return {}
+    with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     # Uncompressed: normalized crops are small, and compressing them cost more than it saved.
@@ -252,8 +260,7 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
     page = Page.objects.select_related("document").filter(pk=page_id).first()
     if page is None or page.document.status in SETTLED or not page.crops:
         return None
-    with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
-        arrays = {key: stored[key] for key in stored.files}
+    arrays = page_crops_load(page)
     fields = list(page.fields.select_related("template_field").order_by("index"))
     readings = fields_read(
         recognizers,

@@ -9,7 +9,6 @@ candidate model and is never trained on.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 
 import cv2
@@ -26,6 +25,7 @@ from recognition.models import (
     ModelKind,
     TrainingSample,
 )
+from recognition.services.pipeline import page_crops_load
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +48,9 @@ def png_to_image(data: bytes) -> np.ndarray:
     return pixels.astype(np.float32) / 255.0
 
 
-def _field_arrays(field: Field) -> np.ndarray | None:
-    page = field.page
-    if not page.crops:
-        return None
-    with page.crops.open("rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
-        key = f"f{field.index}"
-        return stored[key] if key in stored.files else None
-
-
 def _labelled_images(field: Field) -> list[tuple[str, np.ndarray, str]]:
     """(kind, normalized image, label) for what the field shows."""
-    array = _field_arrays(field)
+    array = page_crops_load(field.page).get(f"f{field.index}")
     if array is None or not field.value:
         return []
     if field.kind == FieldKind.DIGITS:

@@ -11,7 +11,7 @@ from recognition.selectors.learning import (
     production_accuracy,
     versions_side_by_side,
 )
-from recognition.views.templates import admin_required
+from recognition.views.access import admin_required
 
 
 @admin_required

@@ -3,26 +3,11 @@ review API (recognition.api.review), which applies the same role checks."""
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from recognition.roles import user_is_reviewer
 from recognition.selectors.review import review_stats
-
-
-def reviewer_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not user_is_reviewer(request.user):
-            raise PermissionDenied("only reviewers and admins may review")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+from recognition.views.access import reviewer_required
 
 
 @reviewer_required

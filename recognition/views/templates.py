@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from recognition.errors import ApplicationError
 from recognition.models import Template, TemplateKind
-from recognition.roles import user_is_admin
 from recognition.services.templates import template_create
-
-
-def admin_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not user_is_admin(request.user):
-            raise PermissionDenied("only admins edit templates")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+from recognition.views.access import admin_required
 
 
 @admin_required
