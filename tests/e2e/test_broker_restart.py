@@ -8,16 +8,20 @@ import subprocess
 import time
 from datetime import timedelta
 
-import cv2
 import pytest
 from django.conf import settings
 
-from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz, synth_page
-from recognition.models import Document, DocumentStatus, Field
+from recognition.models import Document, DocumentStatus
 from recognition.services.documents import Upload, document_create
 from recognition.services.pipeline import documents_reap_stuck
-from tests.e2e.test_worker_kill import _start
 from tests.factories import UserFactory
+from tests.support.faults import (
+    assert_each_read_once,
+    fault_worker_start,
+    form_png,
+    settle_all,
+    wait_until_working_on_a_page,
+)
 from tests.support.processes import worker_stop
 
 pytestmark = pytest.mark.slow
@@ -54,45 +58,31 @@ def local_redis():
         _redis_start()
 
 
-def _png(seed: int) -> bytes:
-    page = synth_page("form", digits_from_npz(SAMPLE_DIGITS), seed=seed, degradations=())
-    return cv2.imencode(".png", page.image)[1].tobytes()
-
-
 def test_redis_restarting_mid_run_loses_no_document(transactional_db, tmp_path, local_redis):
-    worker, log = _start(tmp_path, "redis")
+    worker, log = fault_worker_start(tmp_path, "redis")
     owner = UserFactory()
     try:
         documents = [
-            document_create(owner=owner, upload=Upload(f"f{i}.png", _png(60 + i)))[0]
+            document_create(owner=owner, upload=Upload(f"f{i}.png", form_png(60 + i)))[0]
             for i in range(3)
         ]
-        deadline = time.monotonic() + 60
-        while b"hdr.page_" not in log.read_bytes():
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.05)
+        wait_until_working_on_a_page(log)
 
         _redis("shutdown", "nosave")  # queued messages are gone with it
-        during, _ = document_create(owner=owner, upload=Upload("during.png", _png(70)))
+        during, _ = document_create(owner=owner, upload=Upload("during.png", form_png(70)))
         documents.append(during)
         assert Document.objects.get(pk=during.pk).status == DocumentStatus.QUEUED
         time.sleep(1)
         _redis_start()
 
-        deadline = time.monotonic() + 240
-        while Document.objects.exclude(status__in=SETTLED).exists():
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            documents_reap_stuck(
+        settle_all(
+            log,
+            reap=lambda: documents_reap_stuck(
                 older_than=timedelta(seconds=10), queued_older_than=timedelta(seconds=5)
-            )
-            time.sleep(2)
+            ),
+            unsettled=lambda: Document.objects.exclude(status__in=SETTLED).exists(),
+        )
     finally:
         worker_stop(worker)
 
-    for document in documents:
-        document.refresh_from_db()
-        assert document.status in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), document.error
-        indexes = list(
-            Field.objects.filter(page__document=document).values_list("index", flat=True)
-        )
-        assert sorted(indexes) == list(range(len(indexes))) and indexes
+    assert_each_read_once(documents)

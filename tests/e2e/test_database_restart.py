@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import InterfaceError, OperationalError, connection
 
-from recognition.models import Document, DocumentStatus, Field
+from recognition.models import Document, DocumentStatus
 from recognition.services.documents import Upload, document_create
 from recognition.services.pipeline import documents_reap_stuck
-from tests.e2e.test_broker_restart import _png
-from tests.e2e.test_worker_kill import _start
 from tests.factories import UserFactory
+from tests.support.faults import (
+    assert_each_read_once,
+    fault_worker_start,
+    form_png,
+    settle_all,
+    wait_until_working_on_a_page,
+)
 from tests.support.processes import worker_stop
 
 pytestmark = pytest.mark.slow
@@ -49,18 +53,22 @@ def _unsettled() -> bool | None:
         return None
 
 
+def _reap() -> None:
+    try:
+        documents_reap_stuck(older_than=timedelta(seconds=20))
+    except (OperationalError, InterfaceError):
+        connection.close()
+
+
 def test_postgres_restarting_mid_run_loses_no_document(transactional_db, tmp_path, local_postgres):
-    worker, log = _start(tmp_path, "postgres")
+    worker, log = fault_worker_start(tmp_path, "postgres")
     owner = UserFactory()
     try:
         documents = [
-            document_create(owner=owner, upload=Upload(f"p{i}.png", _png(80 + i)))[0]
+            document_create(owner=owner, upload=Upload(f"p{i}.png", form_png(80 + i)))[0]
             for i in range(3)
         ]
-        deadline = time.monotonic() + 60
-        while b"hdr.page_" not in log.read_bytes():
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.05)
+        wait_until_working_on_a_page(log)
 
         subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart", "-m", "fast"],
@@ -68,21 +76,8 @@ def test_postgres_restarting_mid_run_loses_no_document(transactional_db, tmp_pat
         )
         connection.close()
 
-        deadline = time.monotonic() + 240
-        while _unsettled() is not False:
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            try:
-                documents_reap_stuck(older_than=timedelta(seconds=20))
-            except (OperationalError, InterfaceError):
-                connection.close()
-            time.sleep(2)
+        settle_all(log, reap=_reap, unsettled=_unsettled)
     finally:
         worker_stop(worker)
 
-    for document in documents:
-        document.refresh_from_db()
-        assert document.status in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), document.error
-        indexes = list(
-            Field.objects.filter(page__document=document).values_list("index", flat=True)
-        )
-        assert indexes and sorted(indexes) == list(range(len(indexes)))
+    assert_each_read_once(documents)
