@@ -26,7 +26,7 @@ from ml.checkpoint import checkpoint_load, checkpoint_save
 from ml.finetune import FinetuneCancelled, FinetuneResult
 from ml.strings.decode import ctc_greedy_decode
 from ml.strings.generate import StringGenerator, StringSample
-from ml.strings.train import ctc_loss, samples_to_tensors
+from ml.strings.train import ctc_step, samples_to_tensors
 
 Strip = tuple[NDArray[np.float32], str]
 
@@ -149,13 +149,7 @@ def finetune_strings(
             ]
             if generator is not None:
                 batch += generator.batch(config.batch_size - own)
-            images, frames, targets, lengths = samples_to_tensors(batch)
-            loss = ctc_loss(model(images), frames, targets, lengths)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            total += loss.item()
+            total += ctc_step(model, optimizer, batch)
         row = {
             "epoch": epoch,
             "loss": round(total / config.steps_per_epoch, 6),

@@ -97,6 +97,20 @@ def ctc_loss(
     )
 
 
+def ctc_step(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, samples: list[StringSample]
+) -> float:
+    """One optimization step on a batch of strings (CTC loss, gradient norm clipped at 5);
+    returns the loss."""
+    images, frames, targets, lengths = samples_to_tensors(samples)
+    loss = ctc_loss(model(images), frames, targets, lengths)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    optimizer.step()
+    return loss.item()
+
+
 def _digit_transform(generator: torch.Generator):
     # Mild digit distortion only: the string generator already varies scale, slant and stroke.
     config = AugmentConfig(
@@ -211,13 +225,8 @@ def train_strings(config: StringTrainConfig) -> Path:
         lr = config.lr * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        images, frames, targets, lengths = samples_to_tensors(samples)
-        loss = ctc_loss(model(images), frames, targets, lengths)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        loss = ctc_step(model, optimizer, samples)
+        running = 0.98 * running + 0.02 * loss if step > 1 else loss
         bar.update(step, loss=running)
         last = step == steps or progress >= 1.0
         if step % config.eval_every == 0 or last:
