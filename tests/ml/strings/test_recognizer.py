@@ -33,7 +33,7 @@ def fixture_accuracy(recognizer, fixture_strings) -> float:
 @pytest.mark.xfail(
     reason="strings-crnn-v1 was trained for 21 CPU minutes and reads 86% of the fixture exactly; "
     "the issue's 95% needs a longer run (docs/models/strings.md)",
-    strict=False,
+    strict=True,
 )
 def test_committed_model_reads_the_committed_strings(recognizer, fixture_strings):
     """The issue's target: the committed model reads the committed strings >= 95% exact."""
