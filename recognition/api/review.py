@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -221,10 +223,19 @@ class FieldCropApi(APIView):
         if not box.isdigit() or int(box) >= len(field.boxes):
             raise NotFoundError("no such box")
         x, y, w, h = (int(v) for v in field.boxes[int(box)]["bbox"])
-        image = page_image_load(field.page)
+        image = _page_image(field.page.pk, field.page.image.name)
         pad = max(2, round(0.1 * max(w, h)))
         crop = image[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
         return HttpResponse(png_bytes(crop), content_type="image/png")
+
+
+@lru_cache(maxsize=8)
+def _page_image(page_id: int, image_name: str):
+    """A page decoded once for the many box crops a grid screen asks for (a settled page's image
+    never changes; the file name is part of the key all the same)."""
+    from recognition.models import Page
+
+    return page_image_load(Page.objects.get(pk=page_id))
 
 
 class GridItemSerializer(serializers.Serializer):
