@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -351,29 +351,18 @@ def template_import(data: object, *, created_by=None) -> Template:
 # --- applying a template to a scan ------------------------------------------------------------
 
 
-class _FeatureCache:
-    """Reference features per template version, kept per process (a version's reference page
-    never changes; the key includes its creation time so a reused id never finds stale ones)."""
+@lru_cache(maxsize=16)
+def _reference_features(template_id: int, created_at, reference_name: str):
+    """A template version's reference features, computed once per process. A version's
+    reference page never changes; the key holds its creation time and file so that a reused id
+    never finds stale features."""
+    from forms_ocr.template import reference_features
 
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple, object] = OrderedDict()
-
-    def get(self, template: Template):
-        from forms_ocr.template import reference_features
-
-        key = (template.pk, template.created_at, template.reference.name)
-        if key in self.items:
-            self.items.move_to_end(key)
-            return self.items[key]
-        features = reference_features(reference_load(template))
-        self.items[key] = features
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return features
+    return reference_features(reference_load(Template.objects.get(pk=template_id)))
 
 
-_features = _FeatureCache()
+def reference_features_of(template: Template):
+    return _reference_features(template.pk, template.created_at, template.reference.name)
 
 
 def template_specs(template: Template) -> list:
@@ -415,7 +404,7 @@ def template_page_segment(template: Template, image: np.ndarray, *, index: int) 
         raise FormsOcrError(f"template {template} has no reference page")
     result = segment_page_with_template(
         image,
-        _features.get(template),
+        reference_features_of(template),
         template_specs(template),
         index=index,
         reference_shape=(template.reference_height, template.reference_width),
