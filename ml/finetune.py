@@ -30,6 +30,7 @@ from ml.augment import AugmentConfig
 from ml.checkpoint import checkpoint_load, checkpoint_save
 from ml.evaluation.calibration import temperature_fit, threshold_for_error
 from ml.export import OPSET, onnx_export, onnx_parity
+from ml.infer.session import softmax
 from ml.training.loop import predict_logits, train_one_epoch
 from ml.training.run import device_resolve, hardware_describe
 
@@ -106,10 +107,7 @@ def _calibrate(model, validation: LabelledDigits, device, target_error: float) -
         return {"temperature": 1.0, "accept_threshold": 0.99, "fitted_on": "nothing (defaults)"}
     logits = predict_logits(model, _tensor(validation.images, device)).cpu().numpy()
     temperature = float(temperature_fit(logits, validation.labels))
-    scaled = logits / temperature
-    scaled -= scaled.max(1, keepdims=True)
-    probabilities = np.exp(scaled)
-    probabilities /= probabilities.sum(1, keepdims=True)
+    probabilities = softmax(logits, temperature)
     confidence = probabilities[:, :10].max(1)
     correct = probabilities[:, :10].argmax(1) == validation.labels
     point = threshold_for_error(confidence, correct, target_error)
@@ -134,10 +132,8 @@ def candidate_report(
     if len(test) == 0:
         return {}
     folder.mkdir(parents=True, exist_ok=True)
-    logits = predict_logits(model, _tensor(test.images, device)).cpu().numpy() / temperature
-    logits -= logits.max(1, keepdims=True)
-    probabilities = np.exp(logits)
-    probabilities /= probabilities.sum(1, keepdims=True)
+    logits = predict_logits(model, _tensor(test.images, device)).cpu().numpy()
+    probabilities = softmax(logits, temperature)
     predicted = probabilities[:, :10].argmax(1)
     confidence = probabilities[:, :10].max(1)
     correct = predicted == test.labels

@@ -31,13 +31,6 @@ class _Batches:
         return next(self._batches, None)
 
 
-def _softmax(logits: NDArray, temperature: float) -> NDArray:
-    scaled = logits / temperature
-    scaled = scaled - scaled.max(1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(1, keepdims=True)
-
-
 def digits_quantize_int8(
     source: str | Path,
     output: str | Path,
@@ -50,7 +43,7 @@ def digits_quantize_int8(
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from ml.infer.session import model_card_load, onnx_session_create
+    from ml.infer.session import model_card_load, onnx_session_create, softmax
 
     source, output = Path(source), Path(output)
     card = model_card_load(source)
@@ -79,7 +72,7 @@ def digits_quantize_int8(
                 for i in range(0, len(images), 512)
             ]
         )
-        probabilities = _softmax(logits, temperature)[:, :10]
+        probabilities = softmax(logits, temperature)[:, :10]
         predicted = probabilities.argmax(1)
         accepted = probabilities.max(1) >= threshold
         figures[name] = {
