@@ -175,12 +175,10 @@ def page_segment(*, page_id: int) -> int:
                 page_height=page.height,
             )
     arrays: dict[str, np.ndarray] = {}
-    # Nothing to read in an empty crop (a template field off the scan): such fields are dropped.
-    readable = [(i, f) for i, f in enumerate(result.fields) if f.crop.size]
     with transaction.atomic():
         page.fields.all().delete()
-        for index, (found_index, found) in enumerate(readable):
-            template_field = named.get(found_index)
+        for index, found in enumerate(result.fields):
+            template_field = named.get(index)
             field = Field(
                 page=page,
                 index=index,
