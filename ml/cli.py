@@ -172,6 +172,8 @@ def _cmd_train_strings(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         seed=args.seed,
         num_threads=args.threads,
+        loader_workers=args.loader_workers,
+        early_stopping_patience=args.patience,
         dry_run=args.dry_run,
     )
     print(train_strings(config))
@@ -282,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     strings_train.add_argument("--eval-every", type=int, default=250)
     strings_train.add_argument("--seed", type=int, default=0)
     strings_train.add_argument("--threads", type=int, default=None)
+    strings_train.add_argument(
+        "--patience", type=int, default=8, help="evaluations without improvement before stopping"
+    )
+    strings_train.add_argument(
+        "--loader-workers",
+        type=int,
+        default=1,
+        help="processes generating batches during training (0: in the training loop)",
+    )
     strings_train.add_argument("--dry-run", action="store_true", help="three steps")
     strings_train.set_defaults(func=_cmd_train_strings)
 

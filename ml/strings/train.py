@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -68,6 +69,8 @@ class StringTrainConfig:
     early_stopping_patience: int = 8
     seed: int = 0
     num_threads: int | None = None
+    # Processes that generate batches while the model trains (0: generate in the training loop).
+    loader_workers: int = 1
     dry_run: bool = False
     # Continue from the weights of an earlier checkpoint of the same architecture (fine-tuning).
     init_checkpoint: str | None = None
@@ -100,15 +103,8 @@ def ctc_loss(
 def ctc_step(
     model: torch.nn.Module, optimizer: torch.optim.Optimizer, samples: list[StringSample]
 ) -> float:
-    """One optimization step on a batch of strings (CTC loss, gradient norm clipped at 5);
-    returns the loss."""
-    images, frames, targets, lengths = samples_to_tensors(samples)
-    loss = ctc_loss(model(images), frames, targets, lengths)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-    optimizer.step()
-    return loss.item()
+    """One optimization step on a batch of strings; returns the loss."""
+    return ctc_tensor_step(model, optimizer, samples_to_tensors(samples))
 
 
 def _digit_transform(generator: torch.Generator):
@@ -123,6 +119,72 @@ def _digit_transform(generator: torch.Generator):
         return (out.squeeze(1).mul_(255).round_()).to(torch.uint8).numpy()
 
     return transform
+
+
+class StringBatches(torch.utils.data.IterableDataset):
+    """Endless training batches ``(images, frames, targets, lengths)`` of generated strings.
+
+    Strings are generated ``pool_batches`` batches at a time and sorted by width, so each batch
+    holds strings of similar width and little padding; the batches of a pool are then shuffled.
+    Run by a :class:`torch.utils.data.DataLoader` with worker processes, generation overlaps the
+    training step instead of adding to it. Worker ``k`` uses seed ``seed + 1000 * k``, so a run
+    with a given worker count is reproducible.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        batch_size: int,
+        seed: int,
+        cheque_fraction: float,
+        pool_batches: int = 4,
+    ) -> None:
+        super().__init__()
+        self.images, self.labels = images, labels
+        self.batch_size, self.seed = batch_size, seed
+        self.cheque_fraction, self.pool_batches = cheque_fraction, pool_batches
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        seed = self.seed + 1000 * (info.id if info is not None else 0)
+        if info is not None:
+            # One core per generating process: OpenCV's own thread pool would fight the
+            # training step for the same cores.
+            cv2.setNumThreads(1)
+        generator = StringGenerator(
+            self.images,
+            self.labels,
+            seed=seed,
+            cheque_fraction=self.cheque_fraction,
+            digit_transform=_digit_transform(torch.Generator().manual_seed(seed)),
+        )
+        order_rng = np.random.default_rng(seed)
+        while True:
+            pool = sorted(
+                generator.batch(self.batch_size * self.pool_batches),
+                key=lambda s: s.image.shape[1],
+            )
+            chunks = [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+            for i in order_rng.permutation(len(chunks)):
+                yield samples_to_tensors(chunks[i])
+
+
+def ctc_tensor_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+) -> float:
+    """One optimization step on a tensor batch (CTC loss, gradient norm clipped at 5);
+    returns the loss."""
+    images, frames, targets, lengths = batch
+    loss = ctc_loss(model(images), frames, targets, lengths)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    optimizer.step()
+    return loss.item()
 
 
 @torch.no_grad()
@@ -156,13 +218,20 @@ def train_strings(config: StringTrainConfig) -> Path:
     train_set, validation_set = split_train_validation(
         full, validation_size=config.validation_size, seed=config.seed
     )
-    torch_generator = torch.Generator().manual_seed(config.seed)
-    generator = StringGenerator(
-        train_set.images,
-        train_set.labels,
-        seed=config.seed,
-        cheque_fraction=config.cheque_fraction,
-        digit_transform=_digit_transform(torch_generator),
+    workers = 0 if config.dry_run else config.loader_workers
+    batches = iter(
+        torch.utils.data.DataLoader(
+            StringBatches(
+                train_set.images,
+                train_set.labels,
+                batch_size=config.batch_size,
+                seed=config.seed,
+                cheque_fraction=config.cheque_fraction,
+            ),
+            batch_size=None,
+            num_workers=workers,
+            prefetch_factor=4 if workers else None,
+        )
     )
     validation_count = 32 if config.dry_run else config.validation_strings
     validation = StringGenerator(
@@ -206,17 +275,8 @@ def train_strings(config: StringTrainConfig) -> Path:
     best_path = output_dir / "best.pt"
     bar = ProgressBar(steps, "strings")
     running = 0.0
-    # Building several batches at once and sorting them by width keeps padding small.
-    pool: list[StringSample] = []
     for step in range(1, steps + 1):
-        if not pool:
-            pool = sorted(generator.batch(config.batch_size * 4), key=lambda s: s.image.shape[1])
-            chunks = [
-                pool[i : i + config.batch_size] for i in range(0, len(pool), config.batch_size)
-            ]
-            order = np.random.default_rng(step).permutation(len(chunks))
-            pool = [s for i in order for s in chunks[i]]
-        samples, pool = pool[: config.batch_size], pool[config.batch_size :]
+        batch = next(batches)
         elapsed = time.perf_counter() - started
         progress = step / steps
         if config.time_budget_s:
@@ -225,7 +285,7 @@ def train_strings(config: StringTrainConfig) -> Path:
         lr = config.lr * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = ctc_step(model, optimizer, samples)
+        loss = ctc_tensor_step(model, optimizer, batch)
         running = 0.98 * running + 0.02 * loss if step > 1 else loss
         bar.update(step, loss=running)
         last = step == steps or progress >= 1.0

@@ -1,5 +1,6 @@
 """Smoke training of the string model and ONNX export parity."""
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import torch
 
 from ml.models import create_model
 from ml.strings.generate import StringGenerator
-from ml.strings.train import ctc_loss, samples_to_tensors
+from ml.strings.train import StringBatches, ctc_loss, samples_to_tensors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -59,3 +60,33 @@ def test_onnx_matches_torch_at_two_widths(tmp_path):
         (got,) = session.run(["logits"], {"image": images.numpy()})
         with torch.no_grad():
             assert np.abs(got - model(images).numpy()).max() <= 1e-4
+
+
+def _loader_batches(workers: int, count: int) -> list[tuple[torch.Tensor, ...]]:
+    with np.load(FIXTURES / "digits_300.npz") as data:
+        dataset = StringBatches(
+            data["images"], data["labels"], batch_size=6, seed=3, cheque_fraction=0.5
+        )
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=None, num_workers=workers, prefetch_factor=2 if workers else None
+    )
+    iterator = iter(loader)
+    return [next(iterator) for _ in range(count)]
+
+
+def test_training_batches_from_a_worker_process_are_reproducible_and_width_sorted():
+    """Batches generated in a worker process repeat exactly for the same seed, equal what the
+    training loop would generate itself, and group strings of similar width (the four batches
+    of a pool are cut from one width-sorted list)."""
+    first = _loader_batches(workers=1, count=4)
+    again = _loader_batches(workers=1, count=4)
+    inline = _loader_batches(workers=0, count=4)
+    for a, b, c in zip(first, again, inline, strict=True):
+        for x, y, z in zip(a, b, c, strict=True):
+            assert torch.equal(x, y) and torch.equal(x, z)
+    widths = sorted((int(frames.min()), int(frames.max())) for _, frames, _, _ in first)
+    for (_, high), (low, _) in itertools.pairwise(widths):
+        assert high <= low
+    for images, frames, targets, lengths in first:
+        assert images.shape[3] == 4 * int(frames.max())
+        assert int(lengths.sum()) == len(targets)
