@@ -159,7 +159,7 @@ def page_analyse(gray: GrayImage) -> PageAnalysis:
     deskewed, matrix = page_rotate(gray, angle)
     unit = gray.shape[1] / A4_WIDTH_300DPI
     flat, horizontal, vertical = rule_masks(deskewed, unit=unit)
-    fields = fields_detect(horizontal, vertical, unit=unit)
+    fields = fields_detect(flat, horizontal, unit=unit)
     clean = rules_erase(flat, horizontal | vertical, fields, unit=unit)
     return PageAnalysis(angle, np.linalg.inv(matrix), unit, clean, tuple(fields))
 

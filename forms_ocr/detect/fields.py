@@ -12,14 +12,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from forms_ocr.images import BinaryMask
+from forms_ocr.images import BinaryMask, GrayImage
 
 A4_WIDTH_300DPI = 2481
 # Box heights of real forms lie between ~3 and ~13 mm: 35 to 160 pixels at 300 DPI.
 MIN_BOX_HEIGHT = 35
 MAX_BOX_HEIGHT = 160
-# A vertical border spans at least this share of the band between the two horizontal rules.
-BORDER_COVERAGE = 0.75
 # Comb cells are roughly square; wider boxes are rectangles for a free-written string.
 MIN_CELL_RATIO, MAX_CELL_RATIO = 0.35, 1.7
 # Rules longer than this share of the page are page decoration (headers, separators).
@@ -49,73 +47,197 @@ class RawField:
     line_thickness: int = 2
 
 
+def _rule_piece(labels: np.ndarray, index: int, x: int, y: int, w: int, h: int) -> Segment:
+    """A component of the horizontal mask as a rule piece. A component more than a few rows
+    high is a rule with handwriting touching it: its line is the band of rows around its
+    fullest row that hold at least half as many pixels."""
+    if h <= 4:
+        return Segment(x, x + w, y + h // 2, max(1, h))
+    rows = (labels[y : y + h, x : x + w] == index).sum(axis=1)
+    peak = int(np.argmax(rows))
+    full = rows >= rows[peak] / 2
+    top = peak
+    while top > 0 and full[top - 1]:
+        top -= 1
+    bottom = peak
+    while bottom < h - 1 and full[bottom + 1]:
+        bottom += 1
+    return Segment(x, x + w, y + (top + bottom) // 2, bottom - top + 1)
+
+
 def horizontal_segments(horizontal: BinaryMask, *, min_length: int, max_gap: int) -> list[Segment]:
     """Horizontal rules, with pieces on one line joined across gaps up to `max_gap` pixels (a
-    light printed rule breaks up in the ink mask, a digit crossing it can interrupt it)."""
+    light printed rule breaks up in the ink mask, a digit crossing it can interrupt it).
+
+    A piece joins a line when it starts within `max_gap` of the line's end at about the height
+    the line has there: the tolerance grows by 1% of the distance, since a long rule on a page
+    deskewed to a few tenths of a degree is not quite level. The line's height is the
+    length-weighted mean of its pieces'.
+    """
     closed = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     pieces = sorted(
         (
-            Segment(int(x), int(x + w), int(y + h // 2), int(max(1, h)))
-            for x, y, w, h, _ in stats[1:count]
+            _rule_piece(labels, i, int(x), int(y), int(w), int(h))
+            for i, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
             if h <= max(4, w / 8)
         ),
         key=lambda s: (s.x0, s.y),
     )
-    merged: list[Segment] = []
+    # Each line: [x0, x1, y at its right end, sum of y * length, length, thickness].
+    lines: list[list[int]] = []
     for piece in pieces:
-        for k, line in enumerate(merged):
-            if (
-                abs(line.y - piece.y) <= max(3, line.thickness)
-                and 0 <= piece.x0 - line.x1 <= max_gap
-            ):
-                merged[k] = Segment(
-                    line.x0, max(line.x1, piece.x1), line.y, max(line.thickness, piece.thickness)
-                )
+        for line in lines:
+            _, x1, end_y, _, _, thickness = line
+            gap = piece.x0 - x1
+            reach = max(3, thickness, piece.thickness) + 0.01 * (gap + piece.length / 2)
+            if 0 <= gap <= max_gap and abs(piece.y - end_y) <= reach:
+                line[1], line[2] = max(x1, piece.x1), piece.y
+                line[3] += piece.y * piece.length
+                line[4] += piece.length
+                line[5] = max(thickness, piece.thickness)
                 break
         else:
-            merged.append(piece)
-    return sorted((s for s in merged if s.length >= min_length), key=lambda s: (s.y, s.x0))
+            lines.append(
+                [piece.x0, piece.x1, piece.y, piece.y * piece.length, piece.length, piece.thickness]
+            )
+    segments = [
+        Segment(x0, x1, round(weighted / max(1, length)), thickness)
+        for x0, x1, _, weighted, length, thickness in lines
+    ]
+    return sorted((s for s in segments if s.length >= min_length), key=lambda s: (s.y, s.x0))
 
 
-def _border_columns(vertical: BinaryMask, x0: int, x1: int, y0: int, y1: int) -> list[int]:
-    band = vertical[y0:y1, max(0, x0) : x1] > 0
-    if band.size == 0:
-        return []
-    # A border may wobble by a pixel after deskewing: look at 3-pixel-wide columns.
-    covered = band.mean(axis=0)
-    covered = np.maximum.reduce([covered, np.roll(covered, 1), np.roll(covered, -1)])
-    columns = np.flatnonzero(covered >= BORDER_COVERAGE)
+def border_profile(flat: GrayImage, x0: int, x1: int, y0: int, y1: int) -> np.ndarray:
+    """How much each column of ``flat[y0:y1, x0:x1]`` looks like a printed vertical border.
+
+    A border runs the whole height of the band between a comb's rules, so a column scores the
+    lowest, over the band's top, middle and bottom thirds, of its median darkness (255 - grey)
+    in that third. Handwriting seldom covers most of a column in all three thirds (digits sit
+    in the middle of their box), so it scores low even where a stroke is long and dark. The
+    score of a column is the best of it and its neighbours: a border may lean by a pixel.
+    Works on grey levels rather than on a binary mask, so light and blurred borders that break
+    up under thresholding still score.
+    """
+    x0 = max(0, x0)
+    band = 255 - flat[y0:y1, x0:x1].astype(np.int16)
+    if band.shape[0] < 3 or band.shape[1] == 0:
+        return np.zeros(max(0, band.shape[1]), np.float32)
+    thirds = np.array_split(band, 3, axis=0)
+    score = np.min([np.median(third, axis=0) for third in thirds], axis=0).astype(np.float32)
+    return np.maximum.reduce([score, np.roll(score, 1), np.roll(score, -1)])
+
+
+def border_candidates(profile: np.ndarray, threshold: float) -> list[tuple[int, float]]:
+    """(column, score) of each run of columns of ``profile`` at or above ``threshold``: its
+    best column, joining runs closer than 3 pixels."""
+    columns = np.flatnonzero(profile >= threshold)
     if columns.size == 0:
         return []
-    groups = np.split(columns, np.flatnonzero(np.diff(columns) > 2) + 1)
-    return [int(max(0, x0) + g.mean()) for g in groups]
+    runs = np.split(columns, np.flatnonzero(np.diff(columns) > 2) + 1)
+    out = []
+    for run in runs:
+        best = run[int(np.argmax(profile[run]))]
+        out.append((int(best), float(profile[best])))
+    return out
 
 
-def _regular_borders(borders: list[int]) -> list[int]:
-    """Borders at the comb's pitch: strokes off the pitch are dropped (a handwritten "1" or the
-    stem of a "4" can look like a border) and borders hidden by a crossing digit are restored
-    (printed combs repeat at one pitch)."""
-    if len(borders) < 3:
-        return borders
-    pitch = float(np.median(np.diff(borders)))
-    kept = [borders[0]]
-    for x in borders[1:]:
-        steps = (x - kept[-1]) / pitch
-        if steps >= 0.75 and abs(steps - round(steps)) <= 0.25:
-            # Whole pitches apart: put back the borders in between.
-            missing = round(steps)
-            kept.extend(round(kept[-1] + (x - kept[-1]) * k / missing) for k in range(1, missing))
-            kept.append(x)
-    return kept
+def comb_borders(candidates: list[tuple[int, float]], height: int) -> list[int]:
+    """The borders of a comb (or a one-box rectangle) whose outer borders are the first and
+    last ``candidates``, boxes ``height`` pixels high.
+
+    Printed combs repeat at one pitch, so the borders are fitted as a lattice: for each count of
+    boxes that gives comb-shaped cells, the inner lattice positions are looked up among the
+    candidates (within 15% of the pitch); the count with the most positions found minus
+    positions missing wins, the smaller count on a tie. A handwritten stroke off the lattice is
+    ignored, and a border hidden by a crossing digit or lost to a light print is put back at its
+    lattice position. One box is kept (as a comb cell or a rectangle) when no count does better.
+    """
+    left, right = candidates[0][0], candidates[-1][0]
+    span = right - left
+    inner = [x for x, _ in candidates[1:-1]]
+    best_score, best = 0, [left, right]
+    most = int(span / (MIN_CELL_RATIO * height)) if height else 1
+    for count in range(2, most + 1):
+        pitch = span / count
+        if pitch > MAX_CELL_RATIO * height:
+            continue
+        tolerance = max(2.0, 0.15 * pitch)
+        borders, found = [left], 0
+        for k in range(1, count):
+            target = left + k * pitch
+            near = min(inner, key=lambda x, t=target: abs(x - t), default=None)
+            if near is not None and abs(near - target) <= tolerance:
+                borders.append(near)
+                found += 1
+            else:
+                borders.append(round(target))
+        score = found - (count - 1 - found)
+        if score > best_score:
+            best_score, best = score, [*borders, right]
+    return best
 
 
-def _cells(borders: list[int]) -> list[tuple[int, int]]:
-    return list(itertools.pairwise(borders))
+def rule_darkness(flat: GrayImage, segment: Segment, x0: int, x1: int) -> float:
+    """Darkness (255 - grey) of a horizontal rule between ``x0`` and ``x1``: the darkest of the
+    rows around its centre, each by its median along the rule."""
+    y0 = max(0, segment.y - segment.thickness // 2 - 1)
+    rows = 255 - flat[y0 : segment.y + segment.thickness // 2 + 2, max(0, x0) : x1].astype(np.int16)
+    if rows.size == 0:
+        return 0.0
+    return float(np.median(rows, axis=1).max())
 
 
-def fields_detect(horizontal: BinaryMask, vertical: BinaryMask, *, unit: float) -> list[RawField]:
-    """Comb fields, rectangles and underlines from the line masks of a deskewed page."""
+def _bottom_rules(
+    segments: list[Segment], i: int, used: set[int], min_h: float, max_h: float
+) -> list[tuple[list[int], int, int]]:
+    """The rules that could close a box row under ``segments[i]``, best first, as (indices of
+    the pieces of one rule, x0, x1 of the span shared with the top rule).
+
+    A rule broken into pieces (light print, scan noise) counts as one: the pieces at about one
+    height are taken together. The candidates are tried longest shared span first, so the row's
+    real bottom rule wins over a handwritten stroke between the two rules.
+    """
+    top = segments[i]
+    options = []
+    seen: set[int] = set()
+    for j in range(i + 1, len(segments)):
+        bottom = segments[j]
+        gap = bottom.y - top.y
+        if gap > max_h:
+            break
+        if gap < min_h or j in used or j in seen:
+            continue
+        level = max(3, bottom.thickness)
+        partners = [
+            k
+            for k in range(i + 1, len(segments))
+            if k not in used
+            and abs(segments[k].y - bottom.y) <= level
+            and min(top.x1, segments[k].x1) > max(top.x0, segments[k].x0)
+        ]
+        seen.update(partners)
+        if not partners:
+            continue
+        u0 = min(segments[k].x0 for k in partners)
+        u1 = max(segments[k].x1 for k in partners)
+        overlap = min(top.x1, u1) - max(top.x0, u0)
+        if overlap < 0.8 * min(top.length, u1 - u0):
+            continue
+        shared = sum(min(top.x1, segments[k].x1) - max(top.x0, segments[k].x0) for k in partners)
+        # The two rules of a box row are about as long; a short stroke over a long rule is
+        # handwriting above an underline (the bar of a "4"), not the top of a box.
+        if shared < 0.5 * max(top.length, u1 - u0):
+            continue
+        options.append((shared, partners, max(top.x0, u0), min(top.x1, u1)))
+    options.sort(key=lambda option: -option[0])
+    return [(partners, x0, x1) for _, partners, x0, x1 in options]
+
+
+def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> list[RawField]:
+    """Comb fields, rectangles and underlines from a deskewed, illumination-normalized page
+    (``flat``, paper 255) and its horizontal line mask (vertical borders are found on the grey
+    levels between pairs of rules, see :func:`border_profile`)."""
     width = horizontal.shape[1]
     min_h, max_h = MIN_BOX_HEIGHT * unit, MAX_BOX_HEIGHT * unit
     segments = horizontal_segments(horizontal, min_length=int(60 * unit), max_gap=int(45 * unit))
@@ -125,24 +247,36 @@ def fields_detect(horizontal: BinaryMask, vertical: BinaryMask, *, unit: float) 
     for i, top in enumerate(segments):
         if i in used:
             continue
-        for j in range(i + 1, len(segments)):
-            bottom = segments[j]
+        for partners, x0, x1 in _bottom_rules(segments, i, used, min_h, max_h):
+            bottom = segments[partners[0]]
             gap = bottom.y - top.y
-            if gap < min_h:
-                continue
-            if gap > max_h:
-                break
-            overlap = min(top.x1, bottom.x1) - max(top.x0, bottom.x0)
-            if j in used or overlap < 0.8 * min(top.length, bottom.length):
-                continue
-            x0, x1 = max(top.x0, bottom.x0), min(top.x1, bottom.x1)
             inset = max(top.thickness, bottom.thickness) + 2
-            borders = _border_columns(vertical, x0 - 4, x1 + 4, top.y + inset, bottom.y - inset)
-            if len(borders) < 2:
+            reach = max(4, round(6 * unit))
+            profile = border_profile(flat, x0 - reach, x1 + reach, top.y + inset, bottom.y - inset)
+            # A border is at least 40% as dark as the comb's own rules, over the paper.
+            paper = float(np.percentile(profile, 25)) if profile.size else 0.0
+            rule = min(rule_darkness(flat, top, x0, x1), rule_darkness(flat, bottom, x0, x1))
+            threshold = max(paper + 8.0, paper + 0.4 * (rule - paper))
+            # Borders are printed like the rules; a column far darker than the rules is
+            # handwriting (a dark "1" in a comb printed in light grey).
+            darkest = paper + 2.0 * max(rule - paper, 8.0)
+            candidates = [
+                (x + max(0, x0 - reach), score)
+                for x, score in border_candidates(profile, threshold)
+                if score <= darkest
+            ]
+            # The rules end at the comb's outer borders: where no border was seen near an end
+            # (a light or broken outer border), the rule's end stands in for it.
+            if len(candidates) < 2:
                 continue
+            near_end = max(reach, round(MIN_CELL_RATIO * gap / 2))
+            if candidates[0][0] > x0 + near_end:
+                candidates.insert(0, (x0, 0.0))
+            if candidates[-1][0] < x1 - near_end:
+                candidates.append((x1, 0.0))
             thickness = max(top.thickness, bottom.thickness)
-            borders = _regular_borders(borders)
-            cells = _cells(borders)
+            borders = comb_borders(candidates, gap)
+            cells = list(itertools.pairwise(borders))
             ratios = [(b - a) / gap for a, b in cells]
             bbox = (borders[0], top.y, borders[-1] - borders[0], gap)
             if len(cells) == 1 and ratios[0] > MAX_CELL_RATIO:
@@ -152,7 +286,8 @@ def fields_detect(horizontal: BinaryMask, vertical: BinaryMask, *, unit: float) 
                 fields.append(RawField("digits", "comb", bbox, boxes, line_thickness=thickness))
             else:
                 continue
-            used.update((i, j))
+            used.add(i)
+            used.update(partners)
             break
 
     typical_height = int(np.median([f.bbox[3] for f in fields])) if fields else int(80 * unit)
