@@ -178,6 +178,48 @@ def comb_borders(candidates: list[tuple[int, float]], height: int) -> list[int]:
     return best
 
 
+def _line_darkness(flat: GrayImage, segment: Segment, xa: int, xb: int) -> float:
+    """Median along ``xa..xb`` of the darkest pixel near ``segment``'s line in each column."""
+    y0 = max(0, segment.y - segment.thickness // 2 - 2)
+    rows = flat[y0 : segment.y + segment.thickness // 2 + 3, max(0, xa) : max(0, xb)]
+    if rows.size == 0:
+        return 0.0
+    return float(np.median(255 - rows.min(axis=0).astype(np.int16)))
+
+
+def comb_extend(
+    borders: list[int],
+    candidates: list[tuple[int, float]],
+    flat: GrayImage,
+    rules: tuple[Segment, Segment],
+    rule_level: float,
+) -> list[int]:
+    """``borders`` grown outward by whole pitches while a border candidate stands there
+    (within 15% of the pitch) and both rules run on to it at least ``rule_level`` dark on the
+    grey page: the boxes at the ends of a light comb whose rules broke up in the line mask."""
+    if len(borders) < 3:
+        return borders
+    pitch = (borders[-1] - borders[0]) / (len(borders) - 1)
+    tolerance = max(2.0, 0.15 * pitch)
+    xs = [x for x, _ in candidates]
+    out = list(borders)
+    for side in (-1, 1):
+        while True:
+            edge = out[0] if side < 0 else out[-1]
+            target = edge + side * pitch
+            near = min(xs, key=lambda x, t=target: abs(x - t), default=None)
+            if near is None or abs(near - target) > tolerance:
+                break
+            xa, xb = sorted((edge, near))
+            if min(_line_darkness(flat, rule, xa, xb) for rule in rules) < rule_level:
+                break
+            if side < 0:
+                out.insert(0, near)
+            else:
+                out.append(near)
+    return out
+
+
 def rule_darkness(flat: GrayImage, segment: Segment, x0: int, x1: int) -> float:
     """Darkness (255 - grey) of a horizontal rule between ``x0`` and ``x1``: the darkest of the
     rows around its centre, each by its median along the rule."""
@@ -252,30 +294,34 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             gap = bottom.y - top.y
             inset = max(top.thickness, bottom.thickness) + 2
             reach = max(4, round(6 * unit))
-            profile = border_profile(flat, x0 - reach, x1 + reach, top.y + inset, bottom.y - inset)
+            # Borders are looked for a box past the rules' ends too: a light rule's ends can
+            # drop out of the line mask while its boxes are still there.
+            lo = min(top.x0, *(segments[k].x0 for k in partners))
+            hi = max(top.x1, *(segments[k].x1 for k in partners))
+            start = max(0, lo - round(MAX_CELL_RATIO * gap))
+            profile = border_profile(
+                flat, start, hi + round(MAX_CELL_RATIO * gap), top.y + inset, bottom.y - inset
+            )
+            core = profile[max(0, x0 - start) : max(0, x1 - start)]
             # A border is at least 40% as dark as the comb's own rules, over the paper.
-            paper = float(np.percentile(profile, 25)) if profile.size else 0.0
+            paper = float(np.percentile(core, 25)) if core.size else 0.0
             rule = min(rule_darkness(flat, top, x0, x1), rule_darkness(flat, bottom, x0, x1))
             threshold = max(paper + 8.0, paper + 0.4 * (rule - paper))
             # Borders are printed like the rules; a column far darker than the rules is
             # handwriting (a dark "1" in a comb printed in light grey).
             darkest = paper + 2.0 * max(rule - paper, 8.0)
-            candidates = [
-                (x + max(0, x0 - reach), score)
+            found = [
+                (x + start, score)
                 for x, score in border_candidates(profile, threshold)
                 if score <= darkest
             ]
-            # The rules end at the comb's outer borders: where no border was seen near an end
-            # (a light or broken outer border), the rule's end stands in for it.
+            candidates = [c for c in found if x0 - reach <= c[0] <= x1 + reach]
             if len(candidates) < 2:
                 continue
-            near_end = max(reach, round(MIN_CELL_RATIO * gap / 2))
-            if candidates[0][0] > x0 + near_end:
-                candidates.insert(0, (x0, 0.0))
-            if candidates[-1][0] < x1 - near_end:
-                candidates.append((x1, 0.0))
             thickness = max(top.thickness, bottom.thickness)
             borders = comb_borders(candidates, gap)
+            rule_level = paper + 0.5 * (rule - paper)
+            borders = comb_extend(borders, found, flat, (top, bottom), rule_level)
             cells = list(itertools.pairwise(borders))
             ratios = [(b - a) / gap for a, b in cells]
             bbox = (borders[0], top.y, borders[-1] - borders[0], gap)
