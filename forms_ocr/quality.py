@@ -39,11 +39,13 @@ def page_quality(gray: GrayImage) -> PageQuality:
     """Sharpness, contrast and resolution of a page, with the reasons it is unusable if it is."""
     dpi = gray.shape[1] / A4_WIDTH_INCHES
     # Measure sharpness at a fixed scale so that resolution does not masquerade as blur.
-    scale = min(1.0, 1240 / gray.shape[1])
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    # (A whole shrink factor to about 1240 pixels wide: OpenCV's area resize is fast for those.)
+    factor = max(1, round(gray.shape[1] / 1240))
+    small = cv2.resize(gray, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
     sharpness = float(cv2.Laplacian(small, cv2.CV_64F).var())
-    # Every other pixel of every other row: the same percentiles at a quarter of the cost.
-    low, high = np.percentile(gray[::2, ::2], [1, 95])
+    # Every other pixel of every other row, through a histogram instead of a sort.
+    cumulative = np.cumsum(np.bincount(gray[::2, ::2].ravel(), minlength=256))
+    low, high = np.searchsorted(cumulative, [0.01 * cumulative[-1], 0.95 * cumulative[-1]])
     contrast = float(high - low)
     reasons = []
     if sharpness < MIN_SHARPNESS:
