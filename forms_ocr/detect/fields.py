@@ -47,22 +47,28 @@ class RawField:
     line_thickness: int = 2
 
 
-def _rule_piece(labels: np.ndarray, index: int, x: int, y: int, w: int, h: int) -> Segment:
-    """A component of the horizontal mask as a rule piece (``labels`` four times narrower than
-    the page, the bbox in page pixels). A component more than a few rows high is a rule with handwriting touching it: its line is the band of rows around its
-    fullest row that hold at least half as many pixels."""
-    if h <= 4:
-        return Segment(x, x + w, y + h // 2, max(1, h))
-    rows = (labels[y : y + h, x // 4 : (x + w) // 4] == index).sum(axis=1)
-    peak = int(np.argmax(rows))
-    full = rows >= rows[peak] / 2
-    top = peak
-    while top > 0 and full[top - 1]:
-        top -= 1
-    bottom = peak
-    while bottom < h - 1 and full[bottom + 1]:
-        bottom += 1
-    return Segment(x, x + w, y + (top + bottom) // 2, bottom - top + 1)
+def _rule_piece(
+    horizontal: BinaryMask, labels: np.ndarray, index: int, x: int, y: int, w: int, h: int
+) -> Segment:
+    """A component of the horizontal mask as a rule piece: ``labels`` are four times narrower
+    than the page (``horizontal``), ``x, y, w, h`` its bbox in page pixels. A component more
+    than a few rows high is a rule with handwriting touching it: its line is the band of rows
+    around its fullest row that hold at least half as many pixels. The ends are read on the
+    page's own mask, to the pixel."""
+    top, bottom = 0, h - 1
+    if h > 4:
+        rows = (labels[y : y + h, x // 4 : (x + w) // 4] == index).sum(axis=1)
+        peak = int(np.argmax(rows))
+        full = rows >= rows[peak] / 2
+        top = bottom = peak
+        while top > 0 and full[top - 1]:
+            top -= 1
+        while bottom < h - 1 and full[bottom + 1]:
+            bottom += 1
+    left = max(0, x - 4)
+    columns = np.flatnonzero(horizontal[y + top : y + bottom + 1, left : x + w + 4].any(axis=0))
+    x0, x1 = (left + int(columns[0]), left + int(columns[-1]) + 1) if columns.size else (x, x + w)
+    return Segment(x0, x1, y + (top + bottom) // 2, bottom - top + 1)
 
 
 def horizontal_segments(horizontal: BinaryMask, *, min_length: int, max_gap: int) -> list[Segment]:
@@ -84,7 +90,7 @@ def horizontal_segments(horizontal: BinaryMask, *, min_length: int, max_gap: int
     count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     pieces = sorted(
         (
-            _rule_piece(labels, i, 4 * int(x), int(y), 4 * int(w), int(h))
+            _rule_piece(horizontal, labels, i, 4 * int(x), int(y), 4 * int(w), int(h))
             for i, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
             if h <= max(4, 4 * w / 8)
         ),
@@ -343,12 +349,22 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             break
 
     typical_height = int(np.median([f.bbox[3] for f in fields])) if fields else int(80 * unit)
-    for k, segment in enumerate(segments):
-        if k in used or segment.length > MAX_UNDERLINE_SHARE * width:
+    rules = [
+        segment
+        for k, segment in enumerate(segments)
+        if k not in used and 2.5 * typical_height <= segment.length <= MAX_UNDERLINE_SHARE * width
+    ]
+    writing_height = int(1.6 * typical_height)
+    for segment in rules:
+        # A long stroke of the writing on a rule (the feet of "153") is not a rule of its own.
+        if any(
+            0 < rule.y - segment.y <= writing_height
+            and min(rule.x1, segment.x1) - max(rule.x0, segment.x0) > 0.5 * segment.length
+            and rule.length > segment.length
+            for rule in rules
+        ):
             continue
-        if segment.length < 2.5 * typical_height:
-            continue
-        top = max(0, segment.y - int(1.6 * typical_height))
+        top = max(0, segment.y - writing_height)
         fields.append(
             RawField(
                 "string",
