@@ -53,12 +53,20 @@ def ink_map(crop: GrayImage, *, ink_is_dark: bool | None = None) -> FloatImage:
     return np.clip((values - background) / span, 0.0, 1.0).astype(np.float32)
 
 
-def box_is_empty(crop: GrayImage, *, ink_is_dark: bool | None = None) -> bool:
+def box_is_empty(
+    crop: GrayImage,
+    *,
+    ink_is_dark: bool | None = None,
+    core: tuple[int, int, int, int] | None = None,
+) -> bool:
     """Decide whether a box crop holds no writing.
 
     ``crop`` is (H, W) uint8. A crop is empty when its ink is too faint (contrast below
     ``MIN_INK_CONTRAST`` grey levels) or too scarce (fewer than ``MIN_INK_FRACTION`` of its
-    pixels). An empty box must yield no digit, so callers skip recognition for it.
+    pixels). With ``core`` (x, y, w, h in the crop), only ink connected to that middle part
+    counts: a crop that reaches past the box's border also catches the tip of a neighbour's
+    digit crossing it and what is left of the border, and neither is writing in this box. An
+    empty box must yield no digit, so callers skip recognition for it.
     """
     if crop.size == 0:
         return True
@@ -69,7 +77,13 @@ def box_is_empty(crop: GrayImage, *, ink_is_dark: bool | None = None) -> bool:
     contrast = float(values.max()) - background
     if contrast < MIN_INK_CONTRAST:
         return True
-    ink_pixels = int(np.count_nonzero(values > background + INK_LEVEL * contrast))
+    ink = values > background + INK_LEVEL * contrast
+    if core is not None:
+        _, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+        x, y, w, h = core
+        touching = np.unique(labels[y : y + h, x : x + w])
+        ink = np.isin(labels, touching[touching > 0])
+    ink_pixels = int(np.count_nonzero(ink))
     return ink_pixels < max(MIN_INK_PIXELS, MIN_INK_FRACTION * crop.size)
 
 

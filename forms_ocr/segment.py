@@ -196,8 +196,17 @@ def field_cut(
         boxes = []
         for cell in raw.cells:
             # Reach a little past the border: digits that cross it keep their strokes.
-            crop = _cut(clean, cell, margin_x=raw.line_thickness, margin_y=cell[3] // 8)
-            empty = box_is_empty(crop, ink_is_dark=True)
+            margin_x, margin_y = raw.line_thickness, cell[3] // 8
+            crop = _cut(clean, cell, margin_x=margin_x, margin_y=margin_y)
+            # Writing in this box has ink in the middle of the cell (a sixth in from each side).
+            x, y, w, h = cell
+            core = (
+                x - max(0, x - margin_x) + w // 6,
+                y - max(0, y - margin_y) + h // 6,
+                w - 2 * (w // 6),
+                h - 2 * (h // 6),
+            )
+            empty = box_is_empty(crop, ink_is_dark=True, core=core)
             normalized = (
                 np.zeros((28, 28), np.float32)
                 if empty

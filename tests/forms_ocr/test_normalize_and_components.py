@@ -44,6 +44,21 @@ def test_an_empty_or_faint_box_is_empty_and_normalizes_to_zeros():
     assert not crop_normalize_mnist(blank).any()
 
 
+def test_with_a_core_only_ink_reaching_the_middle_of_the_box_makes_it_written():
+    """Ink confined to the crop's margin (a neighbour's digit crossing the border, what is left
+    of the border) does not make a box written; a digit reaching the middle does."""
+    crop = np.full((80, 80), 245, np.uint8)
+    cv2.line(crop, (3, 5), (3, 75), 40, 3)  # a border remnant along the left edge
+    cv2.ellipse(crop, (78, 40), (8, 14), 0, 90, 270, 30, 3)  # a neighbour's "0" poking in
+    core = (14, 14, 52, 52)
+
+    assert not box_is_empty(crop)  # without a core the margin ink counts
+    assert box_is_empty(crop, core=core)
+    written = crop.copy()
+    cv2.line(written, (40, 15), (40, 65), 30, 4)  # a "1" in the middle
+    assert not box_is_empty(written, core=core)
+
+
 def test_string_normalization_keeps_height_32_and_width_a_multiple_of_4():
     short = crop_normalize_string(_written("7", 80))
     long = crop_normalize_string(_written("1234567890", 900))
