@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from forms_ocr.images import BinaryMask, GrayImage
+from forms_ocr.images import BinaryMask, GrayImage, area_shrink
 
 A4_WIDTH_300DPI = 2481
 # Box heights of real forms lie between ~3 and ~13 mm: 35 to 160 pixels at 300 DPI.
@@ -82,8 +82,7 @@ def horizontal_segments(horizontal: BinaryMask, *, min_length: int, max_gap: int
     """
     # Components are found on a copy four times narrower (any ink in four columns counts):
     # rules are long and level, so they survive, and labelling a page costs a quarter.
-    height, width = horizontal.shape
-    narrow = cv2.resize(horizontal, (max(1, width // 4), height), interpolation=cv2.INTER_AREA)
+    narrow = area_shrink(horizontal, 4, 1)
     closed = cv2.morphologyEx(
         (narrow > 0).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 3), np.uint8)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from forms_ocr.images import GrayImage, Matrix
+from forms_ocr.images import GrayImage, Matrix, area_shrink
 
 # Skew is measured on a page shrunk to about this width: lines stay lines, the search stays cheap.
 PROFILE_WIDTH = 800
@@ -27,9 +27,7 @@ def skew_estimate(gray: GrayImage, *, max_angle: float = 12.0) -> float:
 
     `gray` is (H, W) uint8, dark ink on light paper. Coarse 0.5-degree search, then 0.05 degrees.
     """
-    # A whole shrink factor: OpenCV's area resize has a fast path for those.
-    factor = max(1, round(gray.shape[1] / PROFILE_WIDTH))
-    small = cv2.resize(gray, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+    small = area_shrink(gray, max(1, round(gray.shape[1] / PROFILE_WIDTH)))
     mask = cv2.adaptiveThreshold(
         small, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15
     ).astype(np.uint8)
