@@ -348,10 +348,13 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             break
 
     typical_height = int(np.median([f.bbox[3] for f in fields])) if fields else int(80 * unit)
+    leftovers = rules_bridge(
+        flat, [s for k, s in enumerate(segments) if k not in used], max_gap=int(400 * unit)
+    )
     rules = [
         segment
-        for k, segment in enumerate(segments)
-        if k not in used and 2.5 * typical_height <= segment.length <= MAX_UNDERLINE_SHARE * width
+        for segment in leftovers
+        if 2.5 * typical_height <= segment.length <= MAX_UNDERLINE_SHARE * width
     ]
     writing_height = int(1.6 * typical_height)
     for segment in rules:
@@ -373,6 +376,37 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             )
         )
     return reading_order(fields, row_tolerance=typical_height / 2)
+
+
+def rules_bridge(flat: GrayImage, segments: list[Segment], *, max_gap: int) -> list[Segment]:
+    """``segments`` with pieces of one printed rule joined across gaps up to ``max_gap`` where
+    the grey page shows the rule running on: a light underline breaks up in the line mask
+    (under the writing most of all), but its grey line is still there, at least half as dark
+    as the pieces on either side."""
+    pieces = sorted(segments, key=lambda s: (s.x0, s.y))
+    out: list[Segment] = []
+    for piece in pieces:
+        for k, line in enumerate(out):
+            gap = piece.x0 - line.x1
+            if not 0 <= gap <= max_gap:
+                continue
+            if abs(piece.y - line.y) > max(3, line.thickness, piece.thickness) + 0.01 * gap:
+                continue
+            bridge = Segment(line.x1, piece.x0, (line.y + piece.y) // 2, max(line.thickness, 3))
+            level = 0.5 * min(
+                _line_darkness(flat, line, line.x0, line.x1),
+                _line_darkness(flat, piece, piece.x0, piece.x1),
+            )
+            if _line_darkness(flat, bridge, bridge.x0, bridge.x1) < level:
+                continue
+            total = line.length + piece.length
+            y = round((line.y * line.length + piece.y * piece.length) / total)
+            thickness = max(line.thickness, piece.thickness)
+            out[k] = Segment(line.x0, max(line.x1, piece.x1), y, thickness)
+            break
+        else:
+            out.append(piece)
+    return out
 
 
 def reading_order(fields: list[RawField], *, row_tolerance: float) -> list[RawField]:
