@@ -208,7 +208,7 @@ def comb_extend(
     """``borders`` grown outward by whole pitches while a border candidate stands there
     (within 15% of the pitch) and both rules run on to it at least ``rule_level`` dark on the
     grey page: the boxes at the ends of a light comb whose rules broke up in the line mask."""
-    if len(borders) < 3:
+    if len(borders) < 2:
         return borders
     pitch = (borders[-1] - borders[0]) / (len(borders) - 1)
     tolerance = max(2.0, 0.15 * pitch)
