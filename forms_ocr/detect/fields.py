@@ -231,16 +231,6 @@ def comb_extend(
     return out
 
 
-def rule_darkness(flat: GrayImage, segment: Segment, x0: int, x1: int) -> float:
-    """Darkness (255 - grey) of a horizontal rule between ``x0`` and ``x1``: the darkest of the
-    rows around its centre, each by its median along the rule."""
-    y0 = max(0, segment.y - segment.thickness // 2 - 1)
-    rows = 255 - flat[y0 : segment.y + segment.thickness // 2 + 2, max(0, x0) : x1].astype(np.int16)
-    if rows.size == 0:
-        return 0.0
-    return float(np.median(rows, axis=1).max())
-
-
 def _bottom_rules(
     segments: list[Segment], i: int, used: set[int], min_h: float, max_h: float
 ) -> list[tuple[list[int], int, int]]:
@@ -316,7 +306,8 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             core = profile[max(0, x0 - start) : max(0, x1 - start)]
             # A border is at least 40% as dark as the comb's own rules, over the paper.
             paper = float(np.percentile(core, 25)) if core.size else 0.0
-            rule = min(rule_darkness(flat, top, x0, x1), rule_darkness(flat, bottom, x0, x1))
+            # (Column by column, so a rule that is not quite level still shows its full ink.)
+            rule = min(_line_darkness(flat, top, x0, x1), _line_darkness(flat, bottom, x0, x1))
             threshold = max(paper + 8.0, paper + 0.4 * (rule - paper))
             # Borders are printed like the rules; a column far darker than the rules is
             # handwriting (a dark "1" in a comb printed in light grey).
