@@ -1,6 +1,6 @@
 """Segmentation accuracy and speed on generated, degraded form pages, scored against their truth.
 
-    python bench/segmentation_accuracy.py [--pages 10] [--seed 100]
+    python bench/segmentation_accuracy.py [--pages 10] [--seed 100] [--dpi 300]
 
 Digits come from $HDR_DATA_DIR (MNIST IDX) when set, else from the packaged sample. Prints JSON:
 comb-field recall and precision (IoU > 0.5), share of boxes with IoU >= 0.9, empty-box decisions
@@ -35,6 +35,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--dpi", type=int, default=300, help="resolution of the generated pages")
     args = parser.parse_args()
     cv2.setNumThreads(1)  # the target is per core
     folder = os.environ.get("HDR_DATA_DIR")
@@ -55,7 +56,7 @@ def main() -> int:
     )
     skew_errors, milliseconds = [], []
     for index in range(args.pages):
-        page = synth_page("form", digits, seed=args.seed + index)
+        page = synth_page("form", digits, seed=args.seed + index, dpi=args.dpi)
         started = time.perf_counter()
         result = segment_page(page.image)
         milliseconds.append((time.perf_counter() - started) * 1000)
@@ -93,6 +94,7 @@ def main() -> int:
         {
             "benchmark": "segmentation_accuracy",
             "pages": args.pages,
+            "dpi": args.dpi,
             "degradations": "all (rotation, perspective, blur, noise, jpeg, lighting, light borders, crossing)",
             "comb_recall": round(counts["combs_found"] / counts["combs"], 4),
             "comb_precision": round(counts["combs_found"] / max(1, counts["combs_detected"]), 4),
