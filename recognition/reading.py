@@ -51,15 +51,25 @@ def readings_to_field(readings, reject_threshold: float | None = None) -> FieldR
     )
 
 
-def comb_field_read(recognizer, boxes: np.ndarray, empty: list[bool]) -> FieldReading:
-    """Read a comb field: `boxes` float32 [N,28,28] normalized crops; empty boxes give no digit."""
-    filled = [i for i, is_empty in enumerate(empty) if not is_empty]
-    if not filled:
-        return FieldReading(value="", characters=[], confidence=1.0)
-    return readings_to_field(
-        recognizer.predict(np.ascontiguousarray(boxes[filled])),
-        getattr(recognizer, "reject_threshold", None),
+def comb_fields_read(recognizer, fields: list[tuple[np.ndarray, list[bool]]]) -> list[FieldReading]:
+    """Read several comb fields, each (boxes float32 [N,28,28], box emptiness), with one batch
+    through the model for all their written boxes; empty boxes give no digit."""
+    filled = [[i for i, is_empty in enumerate(empty) if not is_empty] for _, empty in fields]
+    batches = [boxes[indices] for (boxes, _), indices in zip(fields, filled, strict=True)]
+    written = [batch for batch in batches if len(batch)]
+    predictions = (
+        recognizer.predict(np.ascontiguousarray(np.concatenate(written))) if written else []
     )
+    reject_threshold = getattr(recognizer, "reject_threshold", None)
+    readings, start = [], 0
+    for indices in filled:
+        if not indices:
+            readings.append(FieldReading(value="", characters=[], confidence=1.0))
+            continue
+        chunk = predictions[start : start + len(indices)]
+        start += len(indices)
+        readings.append(readings_to_field(chunk, reject_threshold))
+    return readings
 
 
 def string_read_by_components(recognizer, crop: np.ndarray) -> FieldReading:

@@ -32,7 +32,7 @@ from recognition.models import (
 )
 from recognition.reading import (
     FieldReading,
-    comb_field_read,
+    comb_fields_read,
     string_read_by_components,
     strings_read,
 )
@@ -204,8 +204,9 @@ def page_segment(*, page_id: int) -> int:
 
 
 def fields_read(recognizers, fields: list[tuple[str, np.ndarray, list[bool]]]) -> list:
-    """Read fields given as (kind, crop, box emptiness): comb fields box by box with the digit
-    model, string fields in one batch with the string model (digit by digit without one).
+    """Read fields given as (kind, crop, box emptiness): the boxes of all comb fields in one
+    batch with the digit model, string fields in one batch with the string model (digit by
+    digit without one).
     Returns (FieldReading, the LoadedModel that read it) per field, in order."""
     digits = recognizers.digits
     if digits is None:
@@ -218,10 +219,20 @@ def fields_read(recognizers, fields: list[tuple[str, np.ndarray, list[bool]]]) -
         string_readings = dict(
             zip(string_positions, strings_read(strings.recognizer, crops), strict=True)
         )
+    comb_positions = [i for i, (kind, _, _) in enumerate(fields) if kind == FieldKind.DIGITS]
+    comb_readings = dict(
+        zip(
+            comb_positions,
+            comb_fields_read(
+                digits.recognizer, [(fields[i][1], fields[i][2]) for i in comb_positions]
+            ),
+            strict=True,
+        )
+    )
     readings = []
-    for position, (kind, crop, empty) in enumerate(fields):
+    for position, (kind, crop, _) in enumerate(fields):
         if kind == FieldKind.DIGITS:
-            readings.append((comb_field_read(digits.recognizer, crop, empty), digits))
+            readings.append((comb_readings[position], digits))
         elif strings is not None:
             readings.append((string_readings[position], strings))
         else:
