@@ -174,6 +174,9 @@ def _cmd_train_strings(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         loader_workers=args.loader_workers,
         early_stopping_patience=args.patience,
+        init_checkpoint=args.init_checkpoint,
+        warmup_steps=args.warmup_steps,
+        stream_seed=args.stream_seed,
         dry_run=args.dry_run,
     )
     print(train_strings(config))
@@ -284,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
     strings_train.add_argument("--eval-every", type=int, default=250)
     strings_train.add_argument("--seed", type=int, default=0)
     strings_train.add_argument("--threads", type=int, default=None)
+    strings_train.add_argument(
+        "--init-checkpoint", default=None, help="continue from this checkpoint's weights"
+    )
+    strings_train.add_argument("--warmup-steps", type=int, default=200)
+    strings_train.add_argument(
+        "--stream-seed",
+        type=int,
+        default=None,
+        help="seed of the training strings (default: --seed, which also fixes the split)",
+    )
     strings_train.add_argument(
         "--patience", type=int, default=8, help="evaluations without improvement before stopping"
     )

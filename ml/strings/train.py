@@ -74,6 +74,9 @@ class StringTrainConfig:
     dry_run: bool = False
     # Continue from the weights of an earlier checkpoint of the same architecture (fine-tuning).
     init_checkpoint: str | None = None
+    # Seed of the generated training strings when it should differ from ``seed`` (which also
+    # fixes the train/validation split): a continued run sees new strings, the same split.
+    stream_seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for logs and checkpoints."""
@@ -225,7 +228,7 @@ def train_strings(config: StringTrainConfig) -> Path:
                 train_set.images,
                 train_set.labels,
                 batch_size=config.batch_size,
-                seed=config.seed,
+                seed=config.seed if config.stream_seed is None else config.stream_seed,
                 cheque_fraction=config.cheque_fraction,
             ),
             batch_size=None,
