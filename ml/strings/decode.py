@@ -7,6 +7,7 @@ probability of the whole string (summed over its alignments, as the beam search 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -80,10 +81,12 @@ def ctc_greedy_decode(logits: NDArray[np.floating], temperature: float = 1.0) ->
 
 
 def _logsumexp(*values: float) -> float:
+    # Plain floats and math: numpy scalars cost several times more per call, and the beam
+    # search makes tens of thousands of these calls per string.
     top = max(values)
-    if top == -np.inf:
-        return -np.inf
-    return top + float(np.log(sum(np.exp(v - top) for v in values)))
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def viterbi_align(log_probs: NDArray[np.float64], text: str) -> NDArray[np.int64]:
@@ -135,7 +138,7 @@ def ctc_beam_decode(
         return StringReading("", (), 1.0, (StringCandidate("", 1.0),))
     # prefix -> (log P ending in blank, log P ending in non-blank)
     beams: dict[str, tuple[float, float]] = {"": (0.0, -np.inf)}
-    for frame in log_probs:
+    for frame in log_probs.tolist():
         candidates = [c for c in range(10) if frame[c] > prune_log_prob]
         following: dict[str, list[float]] = defaultdict(lambda: [-np.inf, -np.inf])
         for prefix, (p_blank, p_char) in beams.items():
