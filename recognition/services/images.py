@@ -31,3 +31,20 @@ def grey_image_load(stored_file, *, what: str) -> np.ndarray:
     if image is None:
         raise ValueError(f"{what}: stored image cannot be decoded")
     return image
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_is_grey8(data: bytes) -> bool:
+    """Whether ``data`` is a PNG of 8-bit grey pixels without transparency, i.e. a file that
+    decodes to exactly the (H, W) uint8 page read from it, so it can be stored as the page
+    as it is instead of being encoded again (IHDR: bit depth 8, colour type 0)."""
+    return (
+        len(data) > 33
+        and data[:8] == PNG_SIGNATURE
+        and data[12:16] == b"IHDR"
+        and data[24] == 8
+        and data[25] == 0
+        and b"tRNS" not in data[33 : data.find(b"IDAT")]
+    )

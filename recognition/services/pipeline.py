@@ -38,7 +38,7 @@ from recognition.reading import (
 )
 from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
-from recognition.services.images import grey_image_load, png_bytes
+from recognition.services.images import grey_image_load, png_bytes, png_is_grey8
 from recognition.services.routing import (
     candidates_for,
     characters_for_value,
@@ -85,6 +85,8 @@ def document_ingest(*, document_id) -> list[int]:
         document_fail(document_id=document.pk, reason=exc.reason)
         return []
 
+    # A grey 8-bit PNG is its own page: stored as uploaded, not encoded again.
+    as_uploaded = len(pages) == 1 and png_is_grey8(data)
     page_ids = []
     with transaction.atomic():
         for read in pages:
@@ -93,7 +95,8 @@ def document_ingest(*, document_id) -> list[int]:
                 index=read.index,
                 defaults={"width": read.width, "height": read.height, "dpi": read.dpi},
             )
-            page.image.save("page.png", ContentFile(png_bytes(read.image)), save=True)
+            encoded = data if as_uploaded else png_bytes(read.image)
+            page.image.save("page.png", ContentFile(encoded), save=True)
             page_ids.append(page.pk)
         # A re-run after a crash may have fewer pages only if the file changed; it cannot, but
         # stale rows from a different reading must never survive.
