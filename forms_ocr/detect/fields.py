@@ -157,39 +157,56 @@ def border_candidates(profile: np.ndarray, threshold: float) -> list[tuple[int, 
     return out
 
 
-def comb_borders(candidates: list[tuple[int, float]], height: int) -> list[int]:
-    """The borders of a comb (or a one-box rectangle) whose outer borders are the first and
-    last ``candidates``, boxes ``height`` pixels high.
+# The outer borders of a comb are looked for among this many candidates at each end: a stroke
+# of the writing just inside the first or last box, or just past the comb, can be a candidate.
+END_CHOICES = 3
 
-    Printed combs repeat at one pitch, so the borders are fitted as a lattice: for each count of
-    boxes that gives comb-shaped cells, the inner lattice positions are looked up among the
-    candidates (within 15% of the pitch); the count with the most positions found minus
-    positions missing wins, the smaller count on a tie. A handwritten stroke off the lattice is
-    ignored, and a border hidden by a crossing digit or lost to a light print is put back at its
-    lattice position. One box is kept (as a comb cell or a rectangle) when no count does better.
+
+def comb_borders(
+    candidates: list[tuple[int, float]], height: int, extent: tuple[int, int] | None = None
+) -> list[int]:
+    """The borders of a comb (or a one-box rectangle) among border ``candidates`` (sorted by
+    column), boxes ``height`` pixels high.
+
+    Printed combs repeat at one pitch, so the borders are fitted as a lattice: for each choice
+    of outer borders among the first and last few candidates and each count of boxes between
+    them that gives comb-shaped cells, the inner lattice positions are looked up among the
+    candidates (within 15% of the pitch). The fit with the most positions found minus positions
+    missing wins; on a tie the wider one, then the fewer boxes. A handwritten stroke off the
+    lattice is ignored, and a border hidden by a crossing digit or lost to a light print is put
+    back at its lattice position. The first and last candidates as one box (a comb cell or a
+    rectangle) stand when no fit does better. Other outer borders are tried only when they span
+    at least 75% of ``extent`` (x0, x1 of the rules), so strokes of the writing in a wide
+    rectangle cannot make a small comb of their own.
     """
-    left, right = candidates[0][0], candidates[-1][0]
-    span = right - left
-    inner = [x for x, _ in candidates[1:-1]]
-    best_score, best = 0, [left, right]
-    most = int(span / (MIN_CELL_RATIO * height)) if height else 1
-    for count in range(2, most + 1):
-        pitch = span / count
-        if pitch > MAX_CELL_RATIO * height:
-            continue
-        tolerance = max(2.0, 0.15 * pitch)
-        borders, found = [left], 0
-        for k in range(1, count):
-            target = left + k * pitch
-            near = min(inner, key=lambda x, t=target: abs(x - t), default=None)
-            if near is not None and abs(near - target) <= tolerance:
-                borders.append(near)
-                found += 1
-            else:
-                borders.append(round(target))
-        score = found - (count - 1 - found)
-        if score > best_score:
-            best_score, best = score, [*borders, right]
+    xs = [x for x, _ in candidates]
+    best_key, best = (0, xs[-1] - xs[0], 0), [xs[0], xs[-1]]
+    for i in range(min(END_CHOICES, len(xs) - 1)):
+        for j in range(max(i + 1, len(xs) - END_CHOICES), len(xs)):
+            left, right = xs[i], xs[j]
+            inner = xs[i + 1 : j]
+            span = right - left
+            outer = i == 0 and j == len(xs) - 1
+            if not outer and extent is not None and span < 0.75 * (extent[1] - extent[0]):
+                continue
+            most = int(span / (MIN_CELL_RATIO * height)) if height else 1
+            for count in range(2, most + 1):
+                pitch = span / count
+                if pitch > MAX_CELL_RATIO * height:
+                    continue
+                tolerance = max(2.0, 0.15 * pitch)
+                borders, found = [left], 0
+                for k in range(1, count):
+                    target = left + k * pitch
+                    near = min(inner, key=lambda x, t=target: abs(x - t), default=None)
+                    if near is not None and abs(near - target) <= tolerance:
+                        borders.append(near)
+                        found += 1
+                    else:
+                        borders.append(round(target))
+                key = (found - (count - 1 - found), span, -count)
+                if key > best_key:
+                    best_key, best = key, [*borders, right]
     return best
 
 
@@ -325,7 +342,7 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             if len(candidates) < 2:
                 continue
             thickness = max(top.thickness, bottom.thickness)
-            borders = comb_borders(candidates, gap)
+            borders = comb_borders(candidates, gap, (x0, x1))
             rule_level = paper + 0.5 * (rule - paper)
             borders = comb_extend(borders, found, flat, (top, bottom), rule_level)
             cells = list(itertools.pairwise(borders))
