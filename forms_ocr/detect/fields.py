@@ -210,13 +210,16 @@ def comb_borders(
     return best
 
 
-def _line_darkness(flat: GrayImage, segment: Segment, xa: int, xb: int) -> float:
-    """Median along ``xa..xb`` of the darkest pixel near ``segment``'s line in each column."""
+def _line_darkness(
+    flat: GrayImage, segment: Segment, xa: int, xb: int, *, quantile: float = 50.0
+) -> float:
+    """The ``quantile`` (median by default) along ``xa..xb`` of the darkest pixel near
+    ``segment``'s line in each column."""
     y0 = max(0, segment.y - segment.thickness // 2 - 2)
     rows = flat[y0 : segment.y + segment.thickness // 2 + 3, max(0, xa) : max(0, xb)]
     if rows.size == 0:
         return 0.0
-    return float(np.median(255 - rows.min(axis=0).astype(np.int16)))
+    return float(np.percentile(255 - rows.min(axis=0).astype(np.int16), quantile))
 
 
 def comb_extend(
@@ -304,7 +307,14 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
     levels between pairs of rules, see :func:`border_profile`)."""
     width = horizontal.shape[1]
     min_h, max_h = MIN_BOX_HEIGHT * unit, MAX_BOX_HEIGHT * unit
-    segments = horizontal_segments(horizontal, min_length=int(60 * unit), max_gap=int(45 * unit))
+    segments = sorted(
+        rules_bridge(
+            flat,
+            horizontal_segments(horizontal, min_length=int(60 * unit), max_gap=int(45 * unit)),
+            max_gap=int(400 * unit),
+        ),
+        key=lambda s: (s.y, s.x0),
+    )
     used: set[int] = set()
     fields: list[RawField] = []
 
@@ -360,13 +370,10 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             break
 
     typical_height = int(np.median([f.bbox[3] for f in fields])) if fields else int(80 * unit)
-    leftovers = rules_bridge(
-        flat, [s for k, s in enumerate(segments) if k not in used], max_gap=int(400 * unit)
-    )
     rules = [
         segment
-        for segment in leftovers
-        if 2.5 * typical_height <= segment.length <= MAX_UNDERLINE_SHARE * width
+        for k, segment in enumerate(segments)
+        if k not in used and 2.5 * typical_height <= segment.length <= MAX_UNDERLINE_SHARE * width
     ]
     writing_height = int(1.6 * typical_height)
     for segment in rules:
@@ -409,7 +416,8 @@ def rules_bridge(flat: GrayImage, segments: list[Segment], *, max_gap: int) -> l
                 _line_darkness(flat, line, line.x0, line.x1),
                 _line_darkness(flat, piece, piece.x0, piece.x1),
             )
-            if _line_darkness(flat, bridge, bridge.x0, bridge.x1) < level:
+            # Nine columns in ten: a printed line runs on, text at that height has gaps.
+            if _line_darkness(flat, bridge, bridge.x0, bridge.x1, quantile=10) < level:
                 continue
             total = line.length + piece.length
             y = round((line.y * line.length + piece.y * piece.length) / total)
