@@ -20,7 +20,7 @@ from ml.infer import StringRecognizer
 from ml.strings.fixtures import string_fixture_read
 
 ROOT = Path(__file__).resolve().parent.parent
-WEIGHTS = ROOT / "ml" / "weights" / "strings" / "strings-crnn-v1.onnx"
+WEIGHTS = ROOT / "ml" / "weights" / "strings" / "strings-crnn-v2.onnx"
 FIXTURE = ROOT / "tests" / "ml" / "strings" / "fixtures" / "strings_80.npz"
 BATCHES = (1, 64)
 

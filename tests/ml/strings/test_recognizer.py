@@ -10,7 +10,7 @@ from ml.infer.strings import StringReading, StringRecognizer
 from ml.strings.fixtures import string_fixture_read
 
 ROOT = Path(__file__).resolve().parents[3]
-MODEL = ROOT / "ml" / "weights" / "strings" / "strings-crnn-v1.onnx"
+MODEL = ROOT / "ml" / "weights" / "strings" / "strings-crnn-v2.onnx"
 FIXTURE = Path(__file__).parent / "fixtures" / "strings_80.npz"
 
 
@@ -31,8 +31,8 @@ def fixture_accuracy(recognizer, fixture_strings) -> float:
 
 
 @pytest.mark.xfail(
-    reason="strings-crnn-v1 was trained for 21 CPU minutes and reads 86% of the fixture exactly; "
-    "the issue's 95% needs a longer run (docs/models/strings.md)",
+    reason="strings-crnn-v2 (100 CPU minutes of training) reads 91% of the fixture exactly; "
+    "the issue's 95% needs a longer run or a larger model (docs/models/strings.md)",
     strict=True,
 )
 def test_committed_model_reads_the_committed_strings(recognizer, fixture_strings):
@@ -41,8 +41,8 @@ def test_committed_model_reads_the_committed_strings(recognizer, fixture_strings
 
 
 def test_committed_model_keeps_its_measured_level(recognizer, fixture_strings):
-    """The committed model reads at least 80% of the committed strings (it measured 86%)."""
-    assert fixture_accuracy(recognizer, fixture_strings) >= 0.80
+    """The committed model reads at least 88% of the committed strings (it measured 91.25%)."""
+    assert fixture_accuracy(recognizer, fixture_strings) >= 0.88
 
 
 def test_batch_of_mixed_widths_reads_like_one_by_one(recognizer, fixture_strings):
