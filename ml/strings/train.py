@@ -234,6 +234,9 @@ def train_strings(config: StringTrainConfig) -> Path:
             batch_size=None,
             num_workers=workers,
             prefetch_factor=4 if workers else None,
+            # Spawned, not forked: a fork of a process whose thread pools (OpenMP, ONNX Runtime,
+            # OpenCV) are running can deadlock in the child.
+            multiprocessing_context="spawn" if workers else None,
         )
     )
     validation_count = 32 if config.dry_run else config.validation_strings

@@ -68,7 +68,11 @@ def _loader_batches(workers: int, count: int) -> list[tuple[torch.Tensor, ...]]:
             data["images"], data["labels"], batch_size=6, seed=3, cheque_fraction=0.5
         )
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=None, num_workers=workers, prefetch_factor=2 if workers else None
+        dataset,
+        batch_size=None,
+        num_workers=workers,
+        prefetch_factor=2 if workers else None,
+        multiprocessing_context="spawn" if workers else None,
     )
     iterator = iter(loader)
     return [next(iterator) for _ in range(count)]
