@@ -7,6 +7,7 @@ same thresholds hold at 150 to 600 DPI.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -71,38 +72,19 @@ def _rule_piece(
     return Segment(x0, x1, y + (top + bottom) // 2, bottom - top + 1)
 
 
-def horizontal_segments(horizontal: BinaryMask, *, min_length: int, max_gap: int) -> list[Segment]:
-    """Horizontal rules, with pieces on one line joined across gaps up to `max_gap` pixels (a
-    light printed rule breaks up in the ink mask, a digit crossing it can interrupt it).
-
-    A piece joins a line when it starts within `max_gap` of the line's end at about the height
-    the line has there: the tolerance grows by 1% of the distance, since a long rule on a page
-    deskewed to a few tenths of a degree is not quite level. The line's height is the
-    length-weighted mean of its pieces'.
-    """
-    # Components are found on a copy four times narrower (any ink in four columns counts):
-    # rules are long and level, so they survive, and labelling a page costs a quarter.
-    narrow = area_shrink(horizontal, 4, 1)
-    closed = cv2.morphologyEx(
-        (narrow > 0).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 3), np.uint8)
-    )
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    pieces = sorted(
-        (
-            _rule_piece(horizontal, labels, i, 4 * int(x), int(y), 4 * int(w), int(h))
-            for i, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
-            if h <= max(4, 4 * w / 8)
-        ),
-        key=lambda s: (s.x0, s.y),
-    )
-    # Each line: [x0, x1, y at its right end, sum of y * length, length, thickness].
+def _pieces_join(
+    pieces: list[Segment], joins: Callable[[Segment, int, Segment], bool]
+) -> list[Segment]:
+    """Pieces swept left to right, each joined to the first line so far that ``joins(line,
+    end_y, piece)`` accepts (``line`` with its length-weighted height so far, ``end_y`` the
+    height of its last piece), else starting a line of its own."""
+    # Each line: [x0, x1, y of its last piece, sum of y * length, length, thickness].
     lines: list[list[int]] = []
-    for piece in pieces:
+    for piece in sorted(pieces, key=lambda s: (s.x0, s.y)):
         for line in lines:
-            _, x1, end_y, _, _, thickness = line
-            gap = piece.x0 - x1
-            reach = max(3, thickness, piece.thickness) + 0.01 * (gap + piece.length / 2)
-            if 0 <= gap <= max_gap and abs(piece.y - end_y) <= reach:
+            x0, x1, end_y, weighted, length, thickness = line
+            current = Segment(x0, x1, round(weighted / max(1, length)), thickness)
+            if joins(current, end_y, piece):
                 line[1], line[2] = max(x1, piece.x1), piece.y
                 line[3] += piece.y * piece.length
                 line[4] += piece.length
@@ -112,11 +94,65 @@ def horizontal_segments(horizontal: BinaryMask, *, min_length: int, max_gap: int
             lines.append(
                 [piece.x0, piece.x1, piece.y, piece.y * piece.length, piece.length, piece.thickness]
             )
-    segments = [
+    return [
         Segment(x0, x1, round(weighted / max(1, length)), thickness)
         for x0, x1, _, weighted, length, thickness in lines
     ]
-    return sorted((s for s in segments if s.length >= min_length), key=lambda s: (s.y, s.x0))
+
+
+def horizontal_segments(
+    horizontal: BinaryMask,
+    *,
+    min_length: int,
+    max_gap: int,
+    flat: GrayImage | None = None,
+    bridge_gap: int = 0,
+) -> list[Segment]:
+    """Horizontal rules at least ``min_length`` long, sorted top to bottom, their pieces joined.
+
+    A light printed rule breaks up in the ink mask, and a digit crossing it can interrupt it.
+    A piece joins a line when it starts within ``max_gap`` of the line's end at about the height
+    the line has there: the tolerance grows by 1% of the distance, since a long rule on a page
+    deskewed to a few tenths of a degree is not quite level. With the grey page ``flat``, rules
+    are then joined across gaps up to ``bridge_gap`` where the grey line runs on, at least half
+    as dark as the rules on either side in nine columns of ten (a light rule breaks up most
+    under writing; text standing at the same height has gaps and does not join).
+    """
+    # Components are found on a copy four times narrower (any ink in four columns counts):
+    # rules are long and level, so they survive, and labelling a page costs a quarter.
+    narrow = area_shrink(horizontal, 4, 1)
+    closed = cv2.morphologyEx(
+        (narrow > 0).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 3), np.uint8)
+    )
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    pieces = [
+        _rule_piece(horizontal, labels, i, 4 * int(x), int(y), 4 * int(w), int(h))
+        for i, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
+        if h <= max(4, 4 * w / 8)
+    ]
+
+    def near(line: Segment, end_y: int, piece: Segment) -> bool:
+        gap = piece.x0 - line.x1
+        reach = max(3, line.thickness, piece.thickness) + 0.01 * (gap + piece.length / 2)
+        return 0 <= gap <= max_gap and abs(piece.y - end_y) <= reach
+
+    def bridged(line: Segment, _: int, piece: Segment) -> bool:
+        gap = piece.x0 - line.x1
+        if not 0 <= gap <= bridge_gap:
+            return False
+        if abs(piece.y - line.y) > max(3, line.thickness, piece.thickness) + 0.01 * gap:
+            return False
+        bridge = Segment(line.x1, piece.x0, (line.y + piece.y) // 2, max(line.thickness, 3))
+        level = 0.5 * min(
+            _line_darkness(flat, line, line.x0, line.x1),
+            _line_darkness(flat, piece, piece.x0, piece.x1),
+        )
+        return _line_darkness(flat, bridge, bridge.x0, bridge.x1, quantile=10) >= level
+
+    segments = [s for s in _pieces_join(pieces, near) if s.length >= min_length]
+    if flat is not None and bridge_gap > 0:
+        segments = _pieces_join(segments, bridged)
+    return sorted(segments, key=lambda s: (s.y, s.x0))
 
 
 def border_profile(flat: GrayImage, x0: int, x1: int, y0: int, y1: int) -> np.ndarray:
@@ -163,7 +199,7 @@ END_CHOICES = 3
 
 
 def comb_borders(
-    candidates: list[tuple[int, float]], height: int, extent: tuple[int, int] | None = None
+    candidates: list[tuple[int, float]], height: int, extent: tuple[int, int]
 ) -> list[int]:
     """The borders of a comb (or a one-box rectangle) among border ``candidates`` (sorted by
     column), boxes ``height`` pixels high.
@@ -187,7 +223,7 @@ def comb_borders(
             inner = xs[i + 1 : j]
             span = right - left
             outer = i == 0 and j == len(xs) - 1
-            if not outer and extent is not None and span < 0.75 * (extent[1] - extent[0]):
+            if not outer and span < 0.75 * (extent[1] - extent[0]):
                 continue
             most = int(span / (MIN_CELL_RATIO * height)) if height else 1
             for count in range(2, most + 1):
@@ -197,17 +233,22 @@ def comb_borders(
                 tolerance = max(2.0, 0.15 * pitch)
                 borders, found = [left], 0
                 for k in range(1, count):
-                    target = left + k * pitch
-                    near = min(inner, key=lambda x, t=target: abs(x - t), default=None)
-                    if near is not None and abs(near - target) <= tolerance:
+                    near = _nearest(inner, left + k * pitch, tolerance)
+                    if near is not None:
                         borders.append(near)
                         found += 1
                     else:
-                        borders.append(round(target))
+                        borders.append(round(left + k * pitch))
                 key = (found - (count - 1 - found), span, -count)
                 if key > best_key:
                     best_key, best = key, [*borders, right]
     return best
+
+
+def _nearest(xs: list[int], target: float, tolerance: float) -> int | None:
+    """The column of ``xs`` nearest ``target`` if within ``tolerance`` of it, else None."""
+    near = min(xs, key=lambda x: abs(x - target), default=None)
+    return near if near is not None and abs(near - target) <= tolerance else None
 
 
 def _line_darkness(
@@ -241,9 +282,8 @@ def comb_extend(
     for side in (-1, 1):
         while True:
             edge = out[0] if side < 0 else out[-1]
-            target = edge + side * pitch
-            near = min(xs, key=lambda x, t=target: abs(x - t), default=None)
-            if near is None or abs(near - target) > tolerance:
+            near = _nearest(xs, edge + side * pitch, tolerance)
+            if near is None:
                 break
             xa, xb = sorted((edge, near))
             if min(_line_darkness(flat, rule, xa, xb) for rule in rules) < rule_level:
@@ -307,13 +347,12 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
     levels between pairs of rules, see :func:`border_profile`)."""
     width = horizontal.shape[1]
     min_h, max_h = MIN_BOX_HEIGHT * unit, MAX_BOX_HEIGHT * unit
-    segments = sorted(
-        rules_bridge(
-            flat,
-            horizontal_segments(horizontal, min_length=int(60 * unit), max_gap=int(45 * unit)),
-            max_gap=int(400 * unit),
-        ),
-        key=lambda s: (s.y, s.x0),
+    segments = horizontal_segments(
+        horizontal,
+        min_length=int(60 * unit),
+        max_gap=int(45 * unit),
+        flat=flat,
+        bridge_gap=int(400 * unit),
     )
     used: set[int] = set()
     fields: list[RawField] = []
@@ -395,38 +434,6 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             )
         )
     return reading_order(fields, row_tolerance=typical_height / 2)
-
-
-def rules_bridge(flat: GrayImage, segments: list[Segment], *, max_gap: int) -> list[Segment]:
-    """``segments`` with pieces of one printed rule joined across gaps up to ``max_gap`` where
-    the grey page shows the rule running on: a light underline breaks up in the line mask
-    (under the writing most of all), but its grey line is still there, at least half as dark
-    as the pieces on either side."""
-    pieces = sorted(segments, key=lambda s: (s.x0, s.y))
-    out: list[Segment] = []
-    for piece in pieces:
-        for k, line in enumerate(out):
-            gap = piece.x0 - line.x1
-            if not 0 <= gap <= max_gap:
-                continue
-            if abs(piece.y - line.y) > max(3, line.thickness, piece.thickness) + 0.01 * gap:
-                continue
-            bridge = Segment(line.x1, piece.x0, (line.y + piece.y) // 2, max(line.thickness, 3))
-            level = 0.5 * min(
-                _line_darkness(flat, line, line.x0, line.x1),
-                _line_darkness(flat, piece, piece.x0, piece.x1),
-            )
-            # Nine columns in ten: a printed line runs on, text at that height has gaps.
-            if _line_darkness(flat, bridge, bridge.x0, bridge.x1, quantile=10) < level:
-                continue
-            total = line.length + piece.length
-            y = round((line.y * line.length + piece.y * piece.length) / total)
-            thickness = max(line.thickness, piece.thickness)
-            out[k] = Segment(line.x0, max(line.x1, piece.x1), y, thickness)
-            break
-        else:
-            out.append(piece)
-    return out
 
 
 def reading_order(fields: list[RawField], *, row_tolerance: float) -> list[RawField]:
