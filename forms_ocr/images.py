@@ -23,5 +23,20 @@ def area_shrink(image: NDArray[np.uint8], fx: int, fy: int | None = None) -> NDA
     fy = fx if fy is None else fy
     if fx == 1 and fy == 1:
         return image
+    if fx == fy and fx % 2 == 0:
+        # OpenCV halves an image several times faster than it shrinks it by any other factor.
+        h, w = image.shape[0] // fx * fx, image.shape[1] // fx * fx
+        half = cv2.resize(image[:h, :w], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        return area_shrink(half, fx // 2)
     h, w = image.shape[0] // fy, image.shape[1] // fx
     return cv2.resize(image[: h * fy, : w * fx], (w, h), interpolation=cv2.INTER_AREA)
+
+
+def grey_percentiles(image: NDArray[np.uint8], percents: list[float]) -> list[int]:
+    """The grey levels at ``percents`` (0-100) of a uint8 image, through its histogram: a
+    fraction of the cost of sorting, exact to the grey level (the lowest level whose cumulative
+    count reaches the share)."""
+    counts = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(counts)
+    shares = np.asarray(percents, dtype=np.float64) / 100.0 * cumulative[-1]
+    return [int(level) for level in np.searchsorted(cumulative, shares)]

@@ -11,7 +11,7 @@ import math
 import cv2
 import numpy as np
 
-from forms_ocr.images import FloatImage, GrayImage
+from forms_ocr.images import FloatImage, GrayImage, grey_percentiles
 
 MNIST_SIZE = 28
 MNIST_FIT = 20
@@ -38,19 +38,28 @@ def ink_is_dark_detect(crop: GrayImage) -> bool:
     return float(np.median(crop)) >= (low + high) / 2.0
 
 
+def _ink_levels(crop: GrayImage, ink_is_dark: bool | None) -> tuple[np.ndarray, int, int]:
+    """The crop as ink strength (uint8, 0 = no ink), its background level (the median) and
+    its contrast (the darkest ink over the background)."""
+    if ink_is_dark is None:
+        ink_is_dark = ink_is_dark_detect(crop)
+    values = 255 - crop if ink_is_dark else crop
+    # The median from the histogram: exact to the grey level, several times cheaper than a sort.
+    background = grey_percentiles(values, [50])[0]
+    return values, background, int(values.max()) - background
+
+
 def ink_map(crop: GrayImage, *, ink_is_dark: bool | None = None) -> FloatImage:
     """Return ink strength as float32 (H, W) in [0, 1]: 0 on the background, 1 at the darkest ink.
 
     The background level is the crop's median, so the crop must be mostly paper.
     """
-    if ink_is_dark is None:
-        ink_is_dark = ink_is_dark_detect(crop)
-    values = crop.astype(np.float32)
-    if ink_is_dark:
-        values = 255.0 - values
-    background = float(np.median(values))
-    span = max(float(values.max()) - background, 1.0)
-    return np.clip((values - background) / span, 0.0, 1.0).astype(np.float32)
+    return _ink_strength(*_ink_levels(crop, ink_is_dark))
+
+
+def _ink_strength(values: np.ndarray, background: int, contrast: int) -> FloatImage:
+    span = max(float(contrast), 1.0)
+    return np.clip((values.astype(np.float32) - background) / span, 0.0, 1.0)
 
 
 def box_is_empty(
@@ -70,11 +79,16 @@ def box_is_empty(
     """
     if crop.size == 0:
         return True
-    if ink_is_dark is None:
-        ink_is_dark = ink_is_dark_detect(crop)
-    values = 255 - crop if ink_is_dark else crop
-    background = float(np.median(values))
-    contrast = float(values.max()) - background
+    return _levels_empty(*_ink_levels(crop, ink_is_dark), core=core)
+
+
+def _levels_empty(
+    values: np.ndarray,
+    background: int,
+    contrast: int,
+    *,
+    core: tuple[int, int, int, int] | None = None,
+) -> bool:
     if contrast < MIN_INK_CONTRAST:
         return True
     ink = values > background + INK_LEVEL * contrast
@@ -84,7 +98,7 @@ def box_is_empty(
         touching = np.unique(labels[y : y + h, x : x + w])
         ink = np.isin(labels, touching[touching > 0])
     ink_pixels = int(np.count_nonzero(ink))
-    return ink_pixels < max(MIN_INK_PIXELS, MIN_INK_FRACTION * crop.size)
+    return ink_pixels < max(MIN_INK_PIXELS, MIN_INK_FRACTION * values.size)
 
 
 def _ink_bbox(ink: FloatImage) -> tuple[int, int, int, int] | None:
@@ -104,11 +118,12 @@ def _resize(image: FloatImage, width: int, height: int) -> FloatImage:
 
 def _writing_cut(crop: GrayImage, *, ink_is_dark: bool | None) -> FloatImage | None:
     """The ink map of the crop cut to the writing's bounding box, or None for an empty crop."""
-    if ink_is_dark is None:
-        ink_is_dark = ink_is_dark_detect(crop)
-    if box_is_empty(crop, ink_is_dark=ink_is_dark):
+    if crop.size == 0:
         return None
-    ink = ink_map(crop, ink_is_dark=ink_is_dark)
+    levels = _ink_levels(crop, ink_is_dark)
+    if _levels_empty(*levels):
+        return None
+    ink = _ink_strength(*levels)
     bbox = _ink_bbox(ink)
     if bbox is None:
         return None

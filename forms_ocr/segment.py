@@ -13,7 +13,7 @@ from forms_ocr.detect.fields import A4_WIDTH_300DPI, RawField, fields_detect
 from forms_ocr.images import BinaryMask, FloatImage, GrayImage, Matrix
 from forms_ocr.normalize import box_is_empty, crop_normalize_mnist, crop_normalize_string
 from forms_ocr.preprocess.deskew import page_rotate, skew_estimate
-from forms_ocr.preprocess.masks import illumination_normalize, line_masks
+from forms_ocr.preprocess.masks import illumination_normalize, ink_mask, line_mask, line_masks
 from forms_ocr.quality import PageQuality, page_quality
 from forms_ocr.reading import DEFAULT_MAX_PAGES, DEFAULT_MAX_PIXELS, pages_read
 
@@ -94,6 +94,16 @@ def _cut(image: GrayImage, bbox: BBox, margin_x: int = 0, margin_y: int = 0) -> 
     return image[y0:y1, x0:x1].copy()
 
 
+def _rule_block(unit: float) -> int:
+    """The neighbourhood (pixels) of the ink threshold that finds printed rules."""
+    return int(41 * unit)
+
+
+def _rule_min_length(unit: float) -> int:
+    """The shortest straight stroke (pixels) that counts as a piece of a printed rule."""
+    return max(15, int(30 * unit))
+
+
 def rule_masks(page: GrayImage, *, unit: float) -> tuple[GrayImage, BinaryMask, BinaryMask]:
     """The illumination-normalized page and its (horizontal, vertical) rule masks.
 
@@ -102,40 +112,79 @@ def rule_masks(page: GrayImage, *, unit: float) -> tuple[GrayImage, BinaryMask, 
     """
     flat = illumination_normalize(page)
     horizontal, vertical = line_masks(
-        flat, block=int(41 * unit), min_length=max(15, int(30 * unit))
+        flat, block=_rule_block(unit), min_length=_rule_min_length(unit)
     )
     return flat, horizontal, vertical
 
 
-def border_bands(fields: Sequence[RawField], shape: tuple[int, ...], *, unit: float) -> BinaryMask:
+def _field_region(field: RawField, shape: tuple[int, ...], *, unit: float) -> tuple[slice, slice]:
+    """Rows and columns of a page around `field`: its bbox with room for the border bands
+    (see :func:`border_bands`) and the margins the crops reach past the borders."""
+    x, y, w, h = field.bbox
+    pad = field.line_thickness + max(4, round(8 * unit)) + h // 6
+    return (
+        slice(max(0, y - pad), min(shape[0], y + h + pad)),
+        slice(max(0, x - pad), min(shape[1], x + w + pad)),
+    )
+
+
+def border_bands(
+    fields: Sequence[RawField],
+    shape: tuple[int, ...],
+    *,
+    unit: float,
+    origin: tuple[int, int] = (0, 0),
+) -> BinaryMask:
     """255 within reach of the printed borders of `fields` (comb and rectangle outlines, comb
-    box walls, the rule under an underline field), 0 elsewhere; (H, W) of `shape`."""
+    box walls, the rule under an underline field), 0 elsewhere; (H, W) of `shape`, its top-left
+    pixel at page pixel `origin` (x, y)."""
     bands = np.zeros(shape[:2], np.uint8)
+    ox, oy = origin
     for field in fields:
         # Half the rule, plus room for a border that wobbles or sits a pixel off its place.
         reach = field.line_thickness // 2 + max(2, round(3 * unit))
         width = 2 * reach + 1
         x, y, w, h = field.bbox
+        x, y = x - ox, y - oy
         if field.style == "underline":
             cv2.line(bands, (x, y + h), (x + w, y + h), 255, width)
             continue
         cv2.rectangle(bands, (x, y), (x + w, y + h), 255, width)
         for cx, cy, cw, ch in field.cells:
+            cx, cy = cx - ox, cy - oy
             cv2.line(bands, (cx, cy), (cx, cy + ch), 255, width)
             cv2.line(bands, (cx + cw, cy), (cx + cw, cy + ch), 255, width)
     return bands
 
 
 def rules_erase(
-    flat: GrayImage, rules: BinaryMask, fields: Sequence[RawField], *, unit: float
+    flat: GrayImage,
+    rules: BinaryMask,
+    fields: Sequence[RawField],
+    *,
+    unit: float,
+    ink: BinaryMask | None = None,
 ) -> GrayImage:
     """`flat` with the printed rules of `fields` painted white, so that only handwriting is left
     in their crops. `rules` is the union of the rule masks; only its strokes near the fields'
     borders are erased, since a handwritten "1" or the stem of a "4" is a long straight stroke
-    too (strokes crossing a border keep the parts of them that are off the rule)."""
-    thick = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    too (strokes crossing a border keep the parts of them that are off the rule). With the
+    page's `ink` mask, `rules` need only hold the horizontal rules: the vertical ones are found
+    in `ink` around each field, which costs a fraction of finding them over the whole page.
+
+    Only the pixels around the fields change, and only they are worked on.
+    """
     clean = flat.copy()
-    clean[(thick > 0) & (border_bands(fields, flat.shape, unit=unit) > 0)] = 255
+    for field in fields:
+        rows, columns = _field_region(field, flat.shape, unit=unit)
+        near = rules[rows, columns]
+        if ink is not None:
+            near = near | line_mask(
+                ink[rows, columns], min_length=_rule_min_length(unit), vertical=True
+            )
+        thick = cv2.dilate(near, np.ones((3, 3), np.uint8))
+        bands = border_bands([field], thick.shape, unit=unit, origin=(columns.start, rows.start))
+        clean[rows, columns][(thick > 0) & (bands > 0)] = 255
     return clean
 
 
@@ -158,9 +207,12 @@ def page_analyse(gray: GrayImage) -> PageAnalysis:
     angle = skew_estimate(gray)
     deskewed, matrix = page_rotate(gray, angle)
     unit = gray.shape[1] / A4_WIDTH_300DPI
-    flat, horizontal, vertical = rule_masks(deskewed, unit=unit)
+    # Detection needs only the horizontal rules; the vertical ones are erased field by field.
+    flat = illumination_normalize(deskewed)
+    ink = ink_mask(flat, block=_rule_block(unit), despeckle=False)
+    horizontal = line_mask(ink, min_length=_rule_min_length(unit))
     fields = fields_detect(flat, horizontal, unit=unit)
-    clean = rules_erase(flat, horizontal | vertical, fields, unit=unit)
+    clean = rules_erase(flat, horizontal, fields, unit=unit, ink=ink)
     return PageAnalysis(angle, np.linalg.inv(matrix), unit, clean, tuple(fields))
 
 
