@@ -92,12 +92,13 @@ def _levels_empty(
     if contrast < MIN_INK_CONTRAST:
         return True
     ink = values > background + INK_LEVEL * contrast
-    if core is not None:
-        _, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    if core is None:
+        ink_pixels = int(np.count_nonzero(ink))
+    else:
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
         x, y, w, h = core
         touching = np.unique(labels[y : y + h, x : x + w])
-        ink = np.isin(labels, touching[touching > 0])
-    ink_pixels = int(np.count_nonzero(ink))
+        ink_pixels = int(stats[touching[touching > 0], cv2.CC_STAT_AREA].sum())
     return ink_pixels < max(MIN_INK_PIXELS, MIN_INK_FRACTION * values.size)
 
 
@@ -116,12 +117,18 @@ def _resize(image: FloatImage, width: int, height: int) -> FloatImage:
     return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
-def _writing_cut(crop: GrayImage, *, ink_is_dark: bool | None) -> FloatImage | None:
-    """The ink map of the crop cut to the writing's bounding box, or None for an empty crop."""
+def _writing_cut(
+    crop: GrayImage,
+    *,
+    ink_is_dark: bool | None,
+    core: tuple[int, int, int, int] | None = None,
+) -> FloatImage | None:
+    """The ink map of the crop cut to the writing's bounding box, or None for an empty crop
+    (see :func:`box_is_empty` for ``core``)."""
     if crop.size == 0:
         return None
     levels = _ink_levels(crop, ink_is_dark)
-    if _levels_empty(*levels):
+    if _levels_empty(*levels, core=core):
         return None
     ink = _ink_strength(*levels)
     bbox = _ink_bbox(ink)
@@ -139,10 +146,27 @@ def crop_normalize_mnist(crop: GrayImage, *, ink_is_dark: bool | None = None) ->
     20x20 keeping its aspect ratio, then shifted so its centre of mass lies at (14, 14). An
     empty crop (see :func:`box_is_empty`) gives all zeros.
     """
-    out = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
     digit = _writing_cut(crop, ink_is_dark=ink_is_dark)
     if digit is None:
-        return out
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
+    return _mnist_fit(digit)
+
+
+def box_normalize(
+    crop: GrayImage,
+    *,
+    ink_is_dark: bool | None = None,
+    core: tuple[int, int, int, int] | None = None,
+) -> FloatImage | None:
+    """A box crop's MNIST normalization (see :func:`crop_normalize_mnist`), or None when the box
+    is empty (see :func:`box_is_empty`, with ``core``): both from one pass over the crop."""
+    digit = _writing_cut(crop, ink_is_dark=ink_is_dark, core=core)
+    return None if digit is None else _mnist_fit(digit)
+
+
+def _mnist_fit(digit: FloatImage) -> FloatImage:
+    """Writing cut to its bounding box (ink strength), fitted and centred as MNIST's digits."""
+    out = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
     height, width = digit.shape
     scale = MNIST_FIT / max(height, width)
     new_h = max(1, min(MNIST_FIT, round(height * scale)))

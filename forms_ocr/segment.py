@@ -11,7 +11,7 @@ import numpy as np
 
 from forms_ocr.detect.fields import A4_WIDTH_300DPI, RawField, fields_detect
 from forms_ocr.images import BinaryMask, FloatImage, GrayImage, Matrix
-from forms_ocr.normalize import box_is_empty, crop_normalize_mnist, crop_normalize_string
+from forms_ocr.normalize import box_normalize, crop_normalize_string
 from forms_ocr.preprocess.deskew import page_rotate, skew_estimate
 from forms_ocr.preprocess.masks import illumination_normalize, ink_mask, line_mask, line_masks
 from forms_ocr.quality import PageQuality, page_quality
@@ -258,12 +258,10 @@ def field_cut(
                 w - 2 * (w // 6),
                 h - 2 * (h // 6),
             )
-            empty = box_is_empty(crop, ink_is_dark=True, core=core)
-            normalized = (
-                np.zeros((28, 28), np.float32)
-                if empty
-                else crop_normalize_mnist(crop, ink_is_dark=True)
-            )
+            normalized = box_normalize(crop, ink_is_dark=True, core=core)
+            empty = normalized is None
+            if normalized is None:
+                normalized = np.zeros((28, 28), np.float32)
             boxes.append(BoxResult(bbox_to_page(cell, inverse, shape), empty, crop, normalized))
         return FieldResult(
             "digits", raw.style, bbox, _cut(clean, raw.bbox), tuple(boxes), name=name

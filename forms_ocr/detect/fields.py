@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from forms_ocr.images import BinaryMask, GrayImage
+from forms_ocr.images import BinaryMask, GrayImage, grey_percentiles
 
 A4_WIDTH_300DPI = 2481
 # Box heights of real forms lie between ~3 and ~13 mm: 35 to 160 pixels at 300 DPI.
@@ -284,7 +284,8 @@ def _line_darkness(
     rows = flat[y0 : segment.y + segment.thickness // 2 + 3, max(0, xa) : max(0, xb)]
     if rows.size == 0:
         return 0.0
-    return float(np.percentile(255 - rows.min(axis=0).astype(np.int16), quantile))
+    darkness = 255 - rows.min(axis=0)
+    return float(grey_percentiles(darkness.reshape(1, -1), [quantile])[0])
 
 
 def comb_extend(
