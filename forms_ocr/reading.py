@@ -187,6 +187,9 @@ def _pil_to_gray(image: Image.Image) -> GrayImage:
             rgba = image.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             image = Image.alpha_composite(background, rgba)
+        if image.mode == "L":
+            # Already grey: one copy out of Pillow rather than a conversion and a copy.
+            return np.array(image, dtype=np.uint8)
         return np.array(image.convert("L"), dtype=np.uint8)
     return np.array(image.convert("L"), dtype=np.uint8)
 

@@ -95,8 +95,9 @@ def _cut(image: GrayImage, bbox: BBox, margin_x: int = 0, margin_y: int = 0) -> 
 
 
 def _rule_block(unit: float) -> int:
-    """The neighbourhood (pixels) of the ink threshold that finds printed rules."""
-    return int(41 * unit)
+    """The neighbourhood (pixels) of the ink threshold that finds printed rules (some room
+    even on a thumbnail-sized page)."""
+    return max(15, int(41 * unit))
 
 
 def _rule_min_length(unit: float) -> int:

@@ -304,6 +304,9 @@ HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
 # scribbles go to review). Off by default: measured, it also sends most genuine numbers to review
 # (docs/models/strings.md).
 HDR_STRING_REJECT = env_bool("HDR_STRING_REJECT", False)
+# Threads each process gives OpenCV and ONNX Runtime. A prefork worker runs one process per core,
+# so more than one thread each only makes the processes fight over the cores.
+HDR_WORKER_THREADS = env_int("HDR_WORKER_THREADS", 1)
 
 # Review: the share of auto-accepted fields also sent to review, to measure their real error.
 HDR_REVIEW_SAMPLE_RATE = env_float("HDR_REVIEW_SAMPLE_RATE", 0.02)

@@ -47,13 +47,14 @@ def _recognizer_load(version: ModelVersion, digits=None):
     import ml.infer
 
     path = model_version_onnx_path(version)
+    threads = settings.HDR_WORKER_THREADS
     if version.kind == ModelKind.DIGITS:
-        return ml.infer.DigitRecognizer(path, temperature=version.temperature)
+        return ml.infer.DigitRecognizer(path, temperature=version.temperature, threads=threads)
     # The string recognizer calibrates with the temperature of its own model card; a digit model
     # with a "not a digit" class scores the marks of each string (words, scribbles: review).
     if settings.HDR_STRING_REJECT and digits is not None and digits.has_reject_class:
-        return ml.infer.StringRecognizer(path, digit_recognizer=digits)
-    return ml.infer.StringRecognizer(path)
+        return ml.infer.StringRecognizer(path, digit_recognizer=digits, threads=threads)
+    return ml.infer.StringRecognizer(path, threads=threads)
 
 
 def recognizers_active() -> ActiveRecognizers:

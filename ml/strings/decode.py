@@ -80,13 +80,14 @@ def ctc_greedy_decode(logits: NDArray[np.floating], temperature: float = 1.0) ->
     return StringReading(text, confidences, score, (StringCandidate(text, score),))
 
 
-def _logsumexp(*values: float) -> float:
-    # Plain floats and math: numpy scalars cost several times more per call, and the beam
-    # search makes tens of thousands of these calls per string.
-    top = max(values)
-    if top == -math.inf:
-        return -math.inf
-    return top + math.log(sum(math.exp(v - top) for v in values))
+def _logaddexp(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) on plain floats: numpy scalars cost several times more per call,
+    and the beam search makes thousands of these calls per string."""
+    if a < b:
+        a, b = b, a
+    if b == -math.inf:
+        return a
+    return a + math.log1p(math.exp(b - a))
 
 
 def viterbi_align(log_probs: NDArray[np.float64], text: str) -> NDArray[np.int64]:
@@ -142,22 +143,22 @@ def ctc_beam_decode(
         candidates = [c for c in range(10) if frame[c] > prune_log_prob]
         following: dict[str, list[float]] = defaultdict(lambda: [-np.inf, -np.inf])
         for prefix, (p_blank, p_char) in beams.items():
-            total = _logsumexp(p_blank, p_char)
+            total = _logaddexp(p_blank, p_char)
             entry = following[prefix]
-            entry[0] = _logsumexp(entry[0], total + frame[BLANK])
+            entry[0] = _logaddexp(entry[0], total + frame[BLANK])
             if prefix:
                 last = int(prefix[-1])
-                entry[1] = _logsumexp(entry[1], p_char + frame[last])
+                entry[1] = _logaddexp(entry[1], p_char + frame[last])
             for c in candidates:
                 extended = following[prefix + str(c)]
                 if prefix and int(prefix[-1]) == c:
                     # A repeated character needs a blank between the two.
-                    extended[1] = _logsumexp(extended[1], p_blank + frame[c])
+                    extended[1] = _logaddexp(extended[1], p_blank + frame[c])
                 else:
-                    extended[1] = _logsumexp(extended[1], total + frame[c])
-        ranked = sorted(following.items(), key=lambda item: -_logsumexp(*item[1]))
+                    extended[1] = _logaddexp(extended[1], total + frame[c])
+        ranked = sorted(following.items(), key=lambda item: -_logaddexp(*item[1]))
         beams = {prefix: (v[0], v[1]) for prefix, v in ranked[:beam_width]}
-    ranked_final = sorted(((_logsumexp(*v), p) for p, v in beams.items()), reverse=True)
+    ranked_final = sorted(((_logaddexp(*v), p) for p, v in beams.items()), reverse=True)
     n_best_list = tuple(
         StringCandidate(text, float(np.exp(score))) for score, text in ranked_final[:n_best]
     )

@@ -60,9 +60,11 @@ def _enqueue(task_name: str, *ids) -> None:
 
 
 def document_ingest(*, document_id) -> list[int]:
-    """Read the document's pages, store them as PNG and queue their segmentation.
+    """Read the document's pages, store them as PNG, and segment them: a one-page document
+    here, with the page just read (a segment task would only decode it again), the pages of a
+    longer one each in a segment task of its own, queued.
 
-    Returns the ids of the pages queued (none when the document is settled or unreadable).
+    Returns the ids of the pages read (none when the document is settled or unreadable).
     """
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
@@ -102,8 +104,11 @@ def document_ingest(*, document_id) -> list[int]:
         # stale rows from a different reading must never survive.
         document.pages.exclude(pk__in=page_ids).delete()
         Document.objects.filter(pk=document.pk).update(page_count=len(page_ids))
-        for page_id in page_ids:
-            _enqueue("hdr.page_segment", page_id)
+        if len(page_ids) > 1:
+            for page_id in page_ids:
+                _enqueue("hdr.page_segment", page_id)
+    if len(page_ids) == 1:
+        page_segment(page_id=page_ids[0], image=pages[0].image)
     return page_ids
 
 
@@ -137,16 +142,18 @@ def field_input(found) -> np.ndarray:
     return found.crop
 
 
-def page_segment(*, page_id: int) -> int:
+def page_segment(*, page_id: int, image: np.ndarray | None = None) -> int:
     """Find the page's fields, store their crops, and queue recognition; returns the field count.
 
-    A re-run replaces the page's fields, so running it twice leaves the same rows.
+    ``image`` is the page as read when the caller has it, else the stored page is decoded. A
+    re-run replaces the page's fields, so running it twice leaves the same rows.
     """
     page = Page.objects.select_related("document", "document__template").filter(pk=page_id).first()
     if page is None or page.document.status in SETTLED:
         return 0
     document = page.document
-    image = page_image_load(page)
+    if image is None:
+        image = page_image_load(page)
     template = document.template
     named: dict = {}
     note = ""
@@ -266,6 +273,21 @@ def route_for(
     )
 
 
+# What recognition and routing write on a field.
+READING_COLUMNS = (
+    "machine_value",
+    "n_best",
+    "value",
+    "characters",
+    "confidence",
+    "status",
+    "review_reason",
+    "sampled",
+    "model_version",
+    "updated_at",
+)
+
+
 def page_recognize(*, page_id: int, recognizers) -> str | None:
     """Read every field of the page in one batch per model, route each field, and settle the
     document when this was its last page. Returns the document's status afterwards."""
@@ -299,21 +321,10 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
         field.sampled = route.sampled
         field.model_version = model.version
     with transaction.atomic():
-        Field.objects.bulk_update(
-            fields,
-            [
-                "machine_value",
-                "n_best",
-                "value",
-                "characters",
-                "confidence",
-                "status",
-                "review_reason",
-                "sampled",
-                "model_version",
-                "updated_at",
-            ],
-        )
+        # One UPDATE per field: bulk_update's CASE expressions over JSON columns cost several
+        # times more to build (about 50 ms for a form's 17 fields) than the queries themselves.
+        for field in fields:
+            field.save(update_fields=READING_COLUMNS)
         Page.objects.filter(pk=page.pk).update(recognized_at=timezone.now())
     return document_route_if_complete(document_id=page.document_id)
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from forms_ocr import segment_page
@@ -101,3 +102,16 @@ def test_no_field_comes_out_with_an_empty_crop_or_a_comb_without_boxes():
     assert all(
         f.boxes and all(b.crop.size > 0 for b in f.boxes) for f in fields if f.kind == "digits"
     )
+
+
+@pytest.mark.parametrize("size", [(120, 90), (40, 30), (8, 8)])
+def test_a_thumbnail_sized_page_segments_to_no_fields(size):
+    # Every length scales with the page's width; on a tiny page the ink threshold's
+    # neighbourhood once shrank to one pixel and OpenCV refused it.
+    page = np.full(size, 235, np.uint8)
+    cv2.putText(page, "4", (2, size[0] - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.3, 20, 1)
+
+    result = segment_page(page)
+
+    assert (result.width, result.height) == (size[1], size[0])
+    assert result.fields == ()

@@ -10,7 +10,7 @@ import pytest
 
 from forms_ocr.synth import digits_from_npz, synth_page
 from recognition.inference import recognizers_active
-from recognition.models import Document, DocumentStatus, Field, FieldStatus
+from recognition.models import Document, DocumentStatus, Field, FieldStatus, Page
 from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
 from recognition.services.model_versions import builtin_default
@@ -25,9 +25,46 @@ def synthetic_form_png(seed: int = 3) -> tuple[bytes, object]:
 
 
 def _run_pipeline(document_id) -> None:
-    for page_id in pipeline.document_ingest(document_id=document_id):
-        pipeline.page_segment(page_id=page_id)
+    page_ids = pipeline.document_ingest(document_id=document_id)
+    # Ingest segments a one-page document itself; the pages of a longer one wait in the queue.
+    for page in Page.objects.filter(pk__in=page_ids, segmented_at__isnull=True):
+        pipeline.page_segment(page_id=page.pk)
+    for page_id in page_ids:
         pipeline.page_recognize(page_id=page_id, recognizers=recognizers_active())
+
+
+def _queued(monkeypatch) -> list[str]:
+    """The names of the tasks the pipeline steps queue from now on (instead of sending them)."""
+    names: list[str] = []
+    monkeypatch.setattr(pipeline, "_enqueue", lambda name, *ids: names.append(name))
+    return names
+
+
+def test_a_one_page_document_is_segmented_by_ingest_and_only_recognition_is_queued(db, monkeypatch):
+    queued = _queued(monkeypatch)
+    data, _ = synthetic_form_png()
+    document, _ = document_create(owner=UserFactory(), upload=Upload("form.png", data))
+
+    [page_id] = pipeline.document_ingest(document_id=document.pk)
+
+    page = Page.objects.get(pk=page_id)
+    assert page.segmented_at is not None
+    assert page.fields.filter(kind="digits").exists()
+    assert queued == ["hdr.page_recognize"]
+
+
+def test_the_pages_of_a_longer_document_are_queued_for_segmentation(db, monkeypatch):
+    queued = _queued(monkeypatch)
+    page = synth_page("form", digits_from_npz(DIGITS), seed=3, degradations=()).image
+    ok, tiff = cv2.imencodemulti(".tiff", [page, page])
+    assert ok
+    document, _ = document_create(owner=UserFactory(), upload=Upload("two.tiff", tiff.tobytes()))
+
+    page_ids = pipeline.document_ingest(document_id=document.pk)
+
+    assert len(page_ids) == 2
+    assert not Field.objects.filter(page__document=document).exists()
+    assert queued == ["hdr.page_segment", "hdr.page_segment"]
 
 
 @pytest.mark.slow
