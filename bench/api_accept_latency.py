@@ -57,6 +57,7 @@ def main() -> int:
     parser.add_argument("--uploaders", type=int, default=20)
     parser.add_argument("--per-uploader", type=int, default=25)
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-threads", type=int, default=4)
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="hdr-bench-"))
@@ -106,7 +107,7 @@ def main() -> int:
             port = sock.getsockname()[1]
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "hdrsite.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.web_workers), "--threads", "4", "--log-level", "warning"],
+             "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--log-level", "warning"],
             cwd=ROOT, env=env,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}/api/v1/documents/"
@@ -187,6 +188,7 @@ def main() -> int:
             "database": database,
             "broker": env.get("CELERY_BROKER_URL", "filesystem"),
             "uploaders": args.uploaders,
+            "web_server": f"gunicorn {args.web_workers} workers x {args.web_threads} threads",
             "uploads": sent,
             "upload_bytes": len(body),
             "accepted": len(ids),

@@ -106,6 +106,10 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     else:
         _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
         _database["CONN_HEALTH_CHECKS"] = True
+else:
+    # SQLite too keeps a connection per thread: closing one (a WAL checkpoint) and opening the
+    # next (the PRAGMAs) cost more than an upload's insert.
+    _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
