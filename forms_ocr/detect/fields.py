@@ -213,6 +213,11 @@ def border_candidates(profile: np.ndarray, threshold: float) -> list[tuple[int, 
 # The outer borders of a comb are looked for among this many candidates at each end: a stroke
 # of the writing just inside the first or last box, or just past the comb, can be a candidate.
 END_CHOICES = 3
+# An inner comb wall scores at least the first share of the weaker outer border and at most the
+# second of the stronger one (generated combs: 0.87-1.13 of the weaker; handwriting strokes that
+# made false combs in rectangles: 0.6-0.8 and 2.6-3.4). An outer border half broken by a light
+# print scores low, so the stronger one bounds the top.
+INNER_SCORE_RANGE = (0.7, 1.5)
 
 
 def comb_borders(
@@ -224,7 +229,8 @@ def comb_borders(
     Printed combs repeat at one pitch, so the borders are fitted as a lattice: for each choice
     of outer borders among the first and last few candidates and each count of boxes between
     them that gives comb-shaped cells, the inner lattice positions are looked up among the
-    candidates (within 15% of the pitch). The fit with the most positions found minus positions
+    candidates that score like the outer borders (``INNER_SCORE_RANGE``), within 15% of the
+    pitch. The fit with the most positions found minus positions
     missing wins; on a tie the wider one, then the fewer boxes. A handwritten stroke off the
     lattice is ignored, and a border hidden by a crossing digit or lost to a light print is put
     back at its lattice position. The first and last candidates as one box (a comb cell or a
@@ -233,11 +239,21 @@ def comb_borders(
     rectangle cannot make a small comb of their own.
     """
     xs = [x for x, _ in candidates]
+    scores = [score for _, score in candidates]
     best_key, best = (0, xs[-1] - xs[0], 0), [xs[0], xs[-1]]
     for i in range(min(END_CHOICES, len(xs) - 1)):
         for j in range(max(i + 1, len(xs) - END_CHOICES), len(xs)):
             left, right = xs[i], xs[j]
-            inner = xs[i + 1 : j]
+            # Printed walls score like the outer borders; a stroke of the writing in a
+            # rectangle is much fainter or much darker over the box's height than its light
+            # outline, and must not make lattice positions of a comb.
+            low = INNER_SCORE_RANGE[0] * min(scores[i], scores[j])
+            high = INNER_SCORE_RANGE[1] * max(scores[i], scores[j])
+            inner = [
+                x
+                for x, score in zip(xs[i + 1 : j], scores[i + 1 : j], strict=True)
+                if low <= score <= high
+            ]
             span = right - left
             outer = i == 0 and j == len(xs) - 1
             if not outer and span < 0.75 * (extent[1] - extent[0]):
