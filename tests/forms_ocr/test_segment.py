@@ -115,3 +115,16 @@ def test_a_thumbnail_sized_page_segments_to_no_fields(size):
 
     assert (result.width, result.height) == (size[1], size[0])
     assert result.fields == ()
+
+
+def test_handwriting_strokes_in_a_rectangle_do_not_make_a_comb():
+    from forms_ocr.detect.fields import comb_borders
+
+    # A light rectangle 300 px wide, 80 high, with three dark strokes of writing at about a
+    # quarter, a half and three quarters of its width (page 130 of the benchmark, reduced).
+    strokes = [(0, 36.0), (76, 95.0), (151, 124.0), (224, 110.0), (300, 40.0)]
+    # The same positions printed as comb walls, as dark as the outline.
+    walls = [(0, 36.0), (75, 38.0), (150, 35.0), (225, 37.0), (300, 40.0)]
+
+    assert comb_borders(strokes, 80, (0, 300)) == [0, 300]
+    assert comb_borders(walls, 80, (0, 300)) == [0, 75, 150, 225, 300]
