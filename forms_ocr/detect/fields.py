@@ -213,6 +213,8 @@ def border_candidates(profile: np.ndarray, threshold: float) -> list[tuple[int, 
 # The outer borders of a comb are looked for among this many candidates at each end: a stroke
 # of the writing just inside the first or last box, or just past the comb, can be a candidate.
 END_CHOICES = 3
+# Borders are looked for up to this many boxes past the ends of a comb's rules.
+EXTEND_BOXES = 3
 # An inner comb wall scores at least the first share of the weaker outer border and at most the
 # second of the stronger one (generated combs: 0.87-1.13 of the weaker; handwriting strokes that
 # made false combs in rectangles: 0.6-0.8 and 2.6-3.4). An outer border half broken by a light
@@ -406,14 +408,14 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             gap = bottom.y - top.y
             inset = max(top.thickness, bottom.thickness) + 2
             reach = max(4, round(6 * unit))
-            # Borders are looked for a box past the rules' ends too: a light rule's ends can
-            # drop out of the line mask while its boxes are still there.
+            # Borders are looked for a few boxes past the rules' ends too: a light rule's ends
+            # can drop out of the line mask while its boxes are still there (comb_extend
+            # grows the comb over them where the grey rules run on).
             lo = min(top.x0, *(segments[k].x0 for k in partners))
             hi = max(top.x1, *(segments[k].x1 for k in partners))
-            start = max(0, lo - round(MAX_CELL_RATIO * gap))
-            profile = border_profile(
-                flat, start, hi + round(MAX_CELL_RATIO * gap), top.y + inset, bottom.y - inset
-            )
+            beyond = round(EXTEND_BOXES * MAX_CELL_RATIO * gap)
+            start = max(0, lo - beyond)
+            profile = border_profile(flat, start, hi + beyond, top.y + inset, bottom.y - inset)
             core = profile[max(0, x0 - start) : max(0, x1 - start)]
             # A border is at least 40% as dark as the comb's own rules, over the paper.
             paper = float(np.percentile(core, 25)) if core.size else 0.0
