@@ -215,11 +215,13 @@ def border_candidates(profile: np.ndarray, threshold: float) -> list[tuple[int, 
 END_CHOICES = 3
 # Borders are looked for up to this many boxes past the ends of a comb's rules.
 EXTEND_BOXES = 3
-# An inner comb wall scores at least the first share of the weaker outer border and at most the
-# second of the stronger one (generated combs: 0.87-1.13 of the weaker; handwriting strokes that
-# made false combs in rectangles: 0.6-0.8 and 2.6-3.4). An outer border half broken by a light
-# print scores low, so the stronger one bounds the top.
-INNER_SCORE_RANGE = (0.7, 1.5)
+# A comb's walls are printed alike. Inner walls score within this range of the stronger outer
+# border (generated combs: 0.85-1.15, up to 1.8 where a digit runs along a wall; strokes of the
+# writing that made false combs in rectangles: 0.6-0.8 and 2.4-3.4), and outer borders other
+# than the first and last candidates at least this share of each other (a stroke of the
+# writing just inside a box, taken for a wall, scored 0.45-0.55 of the printed one).
+INNER_SCORE_RANGE = (0.7, 2.0)
+OUTER_SCORE_RATIO = 0.65
 
 
 def comb_borders(
@@ -231,8 +233,8 @@ def comb_borders(
     Printed combs repeat at one pitch, so the borders are fitted as a lattice: for each choice
     of outer borders among the first and last few candidates and each count of boxes between
     them that gives comb-shaped cells, the inner lattice positions are looked up among the
-    candidates that score like the outer borders (``INNER_SCORE_RANGE``), within 15% of the
-    pitch. The fit with the most positions found minus positions
+    candidates that score like the stronger outer border (``INNER_SCORE_RANGE``), within 15%
+    of the pitch. The fit with the most positions found minus positions
     missing wins; on a tie the wider one, then the fewer boxes. A handwritten stroke off the
     lattice is ignored, and a border hidden by a crossing digit or lost to a light print is put
     back at its lattice position. The first and last candidates as one box (a comb cell or a
@@ -246,20 +248,22 @@ def comb_borders(
     for i in range(min(END_CHOICES, len(xs) - 1)):
         for j in range(max(i + 1, len(xs) - END_CHOICES), len(xs)):
             left, right = xs[i], xs[j]
-            # Printed walls score like the outer borders; a stroke of the writing in a
-            # rectangle is much fainter or much darker over the box's height than its light
-            # outline, and must not make lattice positions of a comb.
-            low = INNER_SCORE_RANGE[0] * min(scores[i], scores[j])
-            high = INNER_SCORE_RANGE[1] * max(scores[i], scores[j])
+            span = right - left
+            outer = i == 0 and j == len(xs) - 1
+            if not outer and span < 0.75 * (extent[1] - extent[0]):
+                continue
+            # Printed walls score alike; a stroke of the writing in a rectangle is much fainter
+            # or much darker over the box's height than its outline, and must not make lattice
+            # positions (or the outer borders) of a comb.
+            level = max(scores[i], scores[j])
+            if not outer and min(scores[i], scores[j]) < OUTER_SCORE_RATIO * level:
+                continue
+            low, high = INNER_SCORE_RANGE[0] * level, INNER_SCORE_RANGE[1] * level
             inner = [
                 x
                 for x, score in zip(xs[i + 1 : j], scores[i + 1 : j], strict=True)
                 if low <= score <= high
             ]
-            span = right - left
-            outer = i == 0 and j == len(xs) - 1
-            if not outer and span < 0.75 * (extent[1] - extent[0]):
-                continue
             most = int(span / (MIN_CELL_RATIO * height)) if height else 1
             # A count of boxes scores at most 2 * min(count - 1, len(inner)) - (count - 1), so
             # counts are tried nearest len(inner) + 1 first and a count that cannot beat the
