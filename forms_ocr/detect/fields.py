@@ -73,6 +73,11 @@ def _rule_piece(
     return Segment(x0, x1, y + (top + bottom) // 2, bottom - top + 1)
 
 
+# Rows between a line's last piece and a piece that cannot belong to it (rules on a deskewed
+# page drift a few pixels over a page's width; handwriting touching them moves their line less).
+FAR_ROWS = 40
+
+
 def _pieces_join(
     pieces: list[Segment], joins: Callable[[Segment, int, Segment], bool], max_gap: int
 ) -> list[Segment]:
@@ -85,7 +90,8 @@ def _pieces_join(
     for piece in sorted(pieces, key=lambda s: (s.x0, s.y)):
         for line in lines:
             x0, x1, end_y, weighted, length, thickness = line
-            if not 0 <= piece.x0 - x1 <= max_gap:
+            # (Lines far above or below cannot take the piece, whatever ``joins`` says.)
+            if not 0 <= piece.x0 - x1 <= max_gap or abs(piece.y - end_y) > FAR_ROWS:
                 continue
             current = Segment(x0, x1, round(weighted / max(1, length)), thickness)
             if joins(current, end_y, piece):
@@ -160,15 +166,25 @@ def horizontal_segments(
         if abs(piece.y - line.y) > max(3, line.thickness, piece.thickness) + 0.01 * gap:
             return False
         bridge = Segment(line.x1, piece.x0, (line.y + piece.y) // 2, max(line.thickness, 3))
-        level = 0.5 * min(
-            _line_darkness(flat, line, line.x0, line.x1),
-            _line_darkness(flat, piece, piece.x0, piece.x1),
-        )
+        level = 0.5 * min(darkness(line), darkness(piece))
         return _line_darkness(flat, bridge, bridge.x0, bridge.x1, quantile=10) >= level
 
-    segments = [s for s in _pieces_join(pieces, near, max_gap) if s.length >= min_length]
+    known: dict[Segment, float] = {}
+
+    def darkness(segment: Segment) -> float:
+        # A line is tried against many pieces before it grows: measure it once.
+        if segment not in known:
+            known[segment] = _line_darkness(flat, segment, segment.x0, segment.x1)
+        return known[segment]
+
+    segments = _pieces_join(pieces, near, max_gap)
     if flat is not None and bridge_gap > 0:
-        segments = _pieces_join(segments, bridged, bridge_gap)
+        # Pieces of half the length take part in the bridging too: the top rule of a small
+        # light comb breaks into pieces shorter than a rule, and only joined is it one.
+        segments = _pieces_join(
+            [s for s in segments if 2 * s.length >= min_length], bridged, bridge_gap
+        )
+    segments = [s for s in segments if s.length >= min_length]
     return sorted(segments, key=lambda s: (s.y, s.x0))
 
 
@@ -213,7 +229,7 @@ def border_candidates(profile: np.ndarray, threshold: float) -> list[tuple[int, 
 # The outer borders of a comb are looked for among this many candidates at each end: a stroke
 # of the writing just inside the first or last box, or just past the comb, can be a candidate.
 END_CHOICES = 3
-# Borders are looked for up to this many boxes past the ends of a comb's rules.
+# Borders are looked for up to this many boxes (as wide as high) past the ends of a comb's rules.
 EXTEND_BOXES = 3
 # A comb's walls are printed alike. Inner walls score within this range of the stronger outer
 # border (generated combs: 0.85-1.15, up to 1.8 where a digit runs along a wall; strokes of the
@@ -417,7 +433,7 @@ def fields_detect(flat: GrayImage, horizontal: BinaryMask, *, unit: float) -> li
             # grows the comb over them where the grey rules run on).
             lo = min(top.x0, *(segments[k].x0 for k in partners))
             hi = max(top.x1, *(segments[k].x1 for k in partners))
-            beyond = round(EXTEND_BOXES * MAX_CELL_RATIO * gap)
+            beyond = round(EXTEND_BOXES * gap)
             start = max(0, lo - beyond)
             profile = border_profile(flat, start, hi + beyond, top.y + inset, bottom.y - inset)
             core = profile[max(0, x0 - start) : max(0, x1 - start)]
