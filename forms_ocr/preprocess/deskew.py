@@ -8,7 +8,7 @@ import numpy as np
 from forms_ocr.images import GrayImage, Matrix, area_shrink, grey_percentiles
 
 # Skew is measured on a page shrunk to about this width: lines stay lines, the search stays cheap.
-PROFILE_WIDTH = 800
+PROFILE_WIDTH = 620
 
 
 def _profile_score(xs: np.ndarray, ys: np.ndarray, angle: float) -> float:
