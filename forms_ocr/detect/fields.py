@@ -82,7 +82,7 @@ def _pieces_join(
     pieces: list[Segment], joins: Callable[[Segment, int, Segment], bool], max_gap: int
 ) -> list[Segment]:
     """Pieces swept left to right, each joined to the first line so far that ends at most
-    ``max_gap`` before it starts and that ``joins(line, end_y, piece)`` accepts (``line`` with
+    ``max_gap`` before it starts (or after) and that ``joins(line, end_y, piece)`` accepts (``line`` with
     its length-weighted height so far, ``end_y`` the height of its last piece), else starting a
     line of its own."""
     # Each line: [x0, x1, y of its last piece, sum of y * length, length, thickness].
@@ -91,7 +91,7 @@ def _pieces_join(
         for line in lines:
             x0, x1, end_y, weighted, length, thickness = line
             # (Lines far above or below cannot take the piece, whatever ``joins`` says.)
-            if not 0 <= piece.x0 - x1 <= max_gap or abs(piece.y - end_y) > FAR_ROWS:
+            if piece.x0 - x1 > max_gap or abs(piece.y - end_y) > FAR_ROWS:
                 continue
             current = Segment(x0, x1, round(weighted / max(1, length)), thickness)
             if joins(current, end_y, piece):
@@ -157,13 +157,15 @@ def horizontal_segments(
     ]
 
     def near(line: Segment, end_y: int, piece: Segment) -> bool:
-        gap = piece.x0 - line.x1
+        # A piece may also overlap the line's end: handwriting crossing a rule can cut it into
+        # components that overlap in x.
+        gap = max(0, piece.x0 - line.x1)
         reach = max(3, line.thickness, piece.thickness) + 0.01 * (gap + piece.length / 2)
         return abs(piece.y - end_y) <= reach
 
     def bridged(line: Segment, _: int, piece: Segment) -> bool:
         gap = piece.x0 - line.x1
-        if abs(piece.y - line.y) > max(3, line.thickness, piece.thickness) + 0.01 * gap:
+        if gap < 0 or abs(piece.y - line.y) > max(3, line.thickness, piece.thickness) + 0.01 * gap:
             return False
         bridge = Segment(line.x1, piece.x0, (line.y + piece.y) // 2, max(line.thickness, 3))
         level = 0.5 * min(darkness(line), darkness(piece))
