@@ -101,7 +101,6 @@ def main() -> int:
             "boxes_iou_at_least_0_9": round(counts["boxes_iou90"] / counts["boxes"], 4),
             "empty_decisions_right": round(counts["empty_right"] / counts["boxes"], 4),
             "string_recall": round(counts["strings_found"] / max(1, counts["strings"]), 4),
-            "counts": counts,
             "skew_error_deg": {
                 k: round(v, 3) if isinstance(v, float) else v
                 for k, v in summary(skew_errors).items()
