@@ -35,6 +35,7 @@ from forms_ocr.segment import (
     page_analyse,
     rule_masks,
     rules_erase,
+    vertical_rules,
 )
 
 BBox = tuple[int, int, int, int]
@@ -173,12 +174,14 @@ def _rule_thickness(horizontal: BinaryMask, bbox: BBox, default: int) -> int:
     return min(thickness, max(1, h // 6)) if thickness > 0 else default
 
 
-def _string_style(vertical: BinaryMask, bbox: BBox) -> str:
-    """ "rectangle" when printed borders close the field at both sides, else "underline"."""
+def _string_style(ink: BinaryMask, bbox: BBox, *, unit: float) -> str:
+    """ "rectangle" when printed borders close the field at both sides, else "underline"
+    (`ink` is the page's ink mask, see :func:`rule_masks`)."""
     x, y, w, h = bbox
     reach = max(2, h // 10)
     sides = [
-        vertical[max(0, y) : y + h, max(0, side - reach) : side + reach + 1] for side in (x, x + w)
+        vertical_rules(ink[max(0, y) : y + h, max(0, side - reach) : side + reach + 1], unit=unit)
+        for side in (x, x + w)
     ]
     covered = [s.any(axis=1).mean() if s.size else 0.0 for s in sides]
     return "rectangle" if min(covered) >= SIDE_BORDER_COVERAGE else "underline"
@@ -187,10 +190,12 @@ def _string_style(vertical: BinaryMask, bbox: BBox) -> str:
 def _raw_field(
     spec: TemplateFieldSpec,
     horizontal: BinaryMask,
-    vertical: BinaryMask,
+    ink: BinaryMask,
     sx: float,
     sy: float,
     default_thickness: int,
+    *,
+    unit: float,
 ) -> RawField:
     """A template field as automatic mode's RawField, in the registered page's pixels."""
     bbox = _scaled(spec.bbox, sx, sy)
@@ -198,7 +203,7 @@ def _raw_field(
     if spec.kind == "digits":
         cells = tuple(_scaled(cell, sx, sy) for cell in spec.cells)
         return RawField("digits", "comb", bbox, cells, line_thickness=thickness)
-    return RawField("string", _string_style(vertical, bbox), bbox, line_thickness=thickness)
+    return RawField("string", _string_style(ink, bbox, unit=unit), bbox, line_thickness=thickness)
 
 
 def segment_page_with_template(
@@ -236,10 +241,12 @@ def segment_page_with_template(
         borderMode=cv2.BORDER_CONSTANT, borderValue=paper,
     )  # fmt: skip
     unit = width / A4_WIDTH_300DPI
-    flat, horizontal, vertical = rule_masks(level, unit=unit)
+    flat, horizontal, ink = rule_masks(level, unit=unit)
     default_thickness = max(2, round(2 * unit))
-    raws = [_raw_field(spec, horizontal, vertical, sx, sy, default_thickness) for spec in fields]
-    clean = rules_erase(flat, horizontal | vertical, raws, unit=unit)
+    raws = [
+        _raw_field(spec, horizontal, ink, sx, sy, default_thickness, unit=unit) for spec in fields
+    ]
+    clean = rules_erase(flat, horizontal, ink, raws, unit=unit)
     inverse = np.linalg.inv(registration.homography)
     results = [
         field_cut(raw, clean, inverse, gray.shape, name=spec.name)
