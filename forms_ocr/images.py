@@ -40,3 +40,9 @@ def grey_percentiles(image: NDArray[np.uint8], percents: list[float]) -> list[in
     cumulative = np.cumsum(counts)
     shares = np.asarray(percents, dtype=np.float64) / 100.0 * cumulative[-1]
     return [int(level) for level in np.searchsorted(cumulative, shares)]
+
+
+def paper_level(image: NDArray[np.uint8]) -> int:
+    """The grey of the paper of a page (its 90th percentile), from every fourth pixel of every
+    fourth row, which gives it as well as all of them at a fraction of the cost."""
+    return grey_percentiles(image[::4, ::4], [90])[0]

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from forms_ocr.detect.fields import A4_WIDTH_300DPI
 from forms_ocr.errors import RegistrationError
-from forms_ocr.images import BinaryMask, GrayImage, Matrix, grey_percentiles
+from forms_ocr.images import BinaryMask, GrayImage, Matrix, paper_level
 from forms_ocr.preprocess.masks import illumination_normalize, line_masks
 
 logger = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def _rule_agreement(
         return None, None
     zone = features.rule_zone_mask()
     # Compare in the reference's frame, where rules are level and line masks find them.
-    paper = grey_percentiles(small[::4, ::4], [90])[0]
+    paper = paper_level(small)
     level = cv2.warpPerspective(
         small, homography, (zone.shape[1], zone.shape[0]), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT, borderValue=paper,

@@ -82,9 +82,9 @@ def _pieces_join(
     pieces: list[Segment], joins: Callable[[Segment, int, Segment], bool], max_gap: int
 ) -> list[Segment]:
     """Pieces swept left to right, each joined to the first line so far that ends at most
-    ``max_gap`` before it starts (or after) and that ``joins(line, end_y, piece)`` accepts (``line`` with
-    its length-weighted height so far, ``end_y`` the height of its last piece), else starting a
-    line of its own."""
+    ``max_gap`` before it starts (or after it) and that ``joins(line, end_y, piece)`` accepts
+    (``line`` with its length-weighted height so far, ``end_y`` the height of its last piece),
+    else starting a line of its own."""
     # Each line: [x0, x1, y of its last piece, sum of y * length, length, thickness].
     lines: list[list[int]] = []
     for piece in sorted(pieces, key=lambda s: (s.x0, s.y)):

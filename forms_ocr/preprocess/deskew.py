@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from forms_ocr.images import GrayImage, Matrix, area_shrink, grey_percentiles
+from forms_ocr.images import GrayImage, Matrix, area_shrink, paper_level
 
 # Skew is measured on a page shrunk to about this width: lines stay lines, the search stays cheap.
 PROFILE_WIDTH = 620
@@ -60,8 +60,7 @@ def page_rotate(gray: GrayImage, angle: float) -> tuple[GrayImage, Matrix]:
     """The page rotated by `angle` (same size, border filled with the paper's colour) and the
     3x3 matrix mapping input pixels to output pixels."""
     matrix = rotation_matrix(gray.shape, angle)
-    # Every fourth pixel of every fourth row gives the paper's grey as well as all of them.
-    paper = grey_percentiles(gray[::4, ::4], [90])[0]
+    paper = paper_level(gray)
     rotated = cv2.warpAffine(
         gray, matrix[:2], (gray.shape[1], gray.shape[0]), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT, borderValue=paper,
