@@ -139,9 +139,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
-    # Re-running a pipeline step rewrites its files under the same names (tasks are idempotent).
+    # Re-running a pipeline step rewrites its files under the same names (tasks are idempotent);
+    # each file is flushed to disk and renamed into place, so none is ever left half-written.
     "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "hdrsite.storage.DurableFileSystemStorage",
         "OPTIONS": {"allow_overwrite": True},
     },
     "staticfiles": {
