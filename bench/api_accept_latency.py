@@ -31,6 +31,24 @@ from bench._common import emit, summary
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{current}/task/{current}/children") as handle:
+                pending.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def scan_png() -> bytes:
     rng = np.random.default_rng(0)
     page = np.full((1100, 850), 235, np.uint8) + rng.integers(0, 20, (1100, 850), dtype=np.uint8)
@@ -154,12 +172,16 @@ def main() -> int:
                 urllib.request.Request(url, headers={"Authorization": f"Token {token}"}), timeout=10
             )
         threads = [threading.Thread(target=uploader) for _ in range(args.uploaders)]
+        web_cpu = process_tree_cpu_seconds(server.pid)
+        client_cpu = time.process_time()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        web_cpu = process_tree_cpu_seconds(server.pid) - web_cpu
         stored = int(
             manage(
                 "shell",
@@ -196,6 +218,11 @@ def main() -> int:
             "lost": sent - stored,
             "errors": errors[:5],
             "throughput_uploads_per_s": round(len(ids) / wall, 1),
+            # Where the two cores went: the uploaders themselves and the web server's processes.
+            "cpu_ms_per_upload": {
+                "client": round(client_cpu * 1000 / sent, 2),
+                "web": round(web_cpu * 1000 / sent, 2),
+            },
             "latency_ms": {
                 k: round(v, 2) if isinstance(v, float) else v for k, v in summary(latencies).items()
             },
