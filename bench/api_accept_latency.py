@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -202,6 +203,8 @@ def main() -> int:
 
             with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)')
+        # Each run stores every upload anew: leave no gigabytes behind.
+        shutil.rmtree(var, ignore_errors=True)
 
     sent = args.uploaders * args.per_uploader
     emit(

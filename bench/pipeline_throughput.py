@@ -10,7 +10,9 @@ last settled page) and the per-page latency distribution.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +41,8 @@ def main() -> int:
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="hdr-pipeline-bench-"))
+    # Every run stores its pages anew: leave no gigabytes behind.
+    atexit.register(shutil.rmtree, var, True)
     os.environ.update(
         HDR_VAR_DIR=str(var),
         DEBUG="true",
@@ -53,6 +57,15 @@ def main() -> int:
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = f"{base}/{name}"
+
+        def database_drop() -> None:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        atexit.register(database_drop)
     if os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
         # A database of its own, so no other worker takes these pages.
         os.environ["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/14"
