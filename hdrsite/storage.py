@@ -17,37 +17,45 @@ def _fsync_path(path: str) -> None:
 
 
 class DurableFileSystemStorage(FileSystemStorage):
-    """FileSystemStorage that writes each file to a hidden sibling, flushes it to disk, renames
-    it over its name and flushes the directory.
+    """FileSystemStorage whose `save()` returns only once the file and its directory entry are
+    flushed to disk, and which never leaves a torn file under a name.
 
-    A crash or power cut leaves the previous file or the new one, never a torn one. An upload
-    answered 202 keeps its scan even if the machine goes down right after. Writing to disk
-    as files arrive also spreads the disk writes out. Without it, the kernel writes many
-    uploads back in one burst, and that burst stalls every request behind it.
+    - A new name (every upload) is written in place, then the file and the directory are
+      flushed: on a journalling filesystem that is one journal commit per file. A crash before
+      the flush leaves a partial file under a name no database row points to yet, because
+      the document row is committed after the file is saved.
+    - A name that already holds a file (a pipeline step run again) is written under a hidden
+      sibling name, flushed, then renamed over the old file. Readers and crashes see the old
+      file or the new one, never a mix.
+
+    An upload answered 202 thus keeps its scan even if the machine goes down right after.
     """
 
     def _save(self, name, content):
-        directory, base = os.path.split(name)
-        part_path = self.path(os.path.join(directory, f".{base}.{uuid.uuid4().hex}.part"))
+        full_path = self.path(name)
+        if self._allow_overwrite and os.path.exists(full_path):
+            self._replace(full_path, content)
+        else:
+            try:
+                name = super()._save(name, content)
+            except BaseException:
+                if os.path.exists(full_path):  # the name was free: this is our partial file
+                    os.unlink(full_path)
+                raise
+            full_path = self.path(name)
+            _fsync_path(full_path)
+        if os.name == "posix":
+            _fsync_path(os.path.dirname(full_path))
+        return name
+
+    def _replace(self, full_path: str, content) -> None:
+        directory, base = os.path.split(full_path)
+        part_path = os.path.join(directory, f".{base}.{uuid.uuid4().hex}.part")
         try:
             super()._save(part_path, content)
             _fsync_path(part_path)
-            while True:
-                full_path = self.path(name)
-                if self._allow_overwrite:
-                    os.replace(part_path, full_path)
-                    break
-                try:
-                    os.link(part_path, full_path)  # fails rather than replace an existing file
-                except FileExistsError:
-                    name = self.get_available_name(name)
-                    continue
-                os.unlink(part_path)
-                break
+            os.replace(part_path, full_path)
         except BaseException:
             if os.path.exists(part_path):
                 os.unlink(part_path)
             raise
-        if os.name == "posix":
-            _fsync_path(os.path.dirname(full_path))
-        return os.path.relpath(full_path, self.location).replace("\\", "/")

@@ -72,9 +72,7 @@ def test_a_write_that_fails_half_way_leaves_the_previous_file_untouched(tmp_path
     assert _leftovers(tmp_path) == []
 
 
-def test_the_file_is_flushed_before_it_takes_its_name_and_the_directory_after(
-    tmp_path, monkeypatch
-):
+def _record_flushes(monkeypatch) -> list[tuple[str, str]]:
     events: list[tuple[str, str]] = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -88,12 +86,35 @@ def test_the_file_is_flushed_before_it_takes_its_name_and_the_directory_after(
 
     monkeypatch.setattr(storage_module.os, "fsync", fsync)
     monkeypatch.setattr(storage_module.os, "replace", replace)
+    return events
+
+
+def test_a_new_file_is_flushed_then_its_directory_entry(tmp_path, monkeypatch):
+    events = _record_flushes(monkeypatch)
     storage = DurableFileSystemStorage(location=tmp_path, allow_overwrite=True)
     storage.save("docs/scan.png", ContentFile(b"bytes"))
+    assert events == [
+        ("fsync", str(tmp_path / "docs" / "scan.png")),
+        ("fsync", str(tmp_path / "docs")),
+    ]
 
-    target = str(tmp_path / "docs" / "scan.png")
-    kinds = [kind for kind, _ in events]
-    assert kinds == ["fsync", "rename", "fsync"]
+
+def test_a_replacement_is_flushed_before_it_takes_the_name_and_the_directory_after(
+    tmp_path, monkeypatch
+):
+    storage = DurableFileSystemStorage(location=tmp_path, allow_overwrite=True)
+    storage.save("docs/scan.png", ContentFile(b"old"))
+    events = _record_flushes(monkeypatch)
+    storage.save("docs/scan.png", ContentFile(b"new"))
+
+    assert [kind for kind, _ in events] == ["fsync", "rename", "fsync"]
     assert events[0][1].endswith(".part")  # the data, under its temporary name
-    assert events[1][1] == target
-    assert events[2][1] == str(tmp_path / "docs")  # the directory entry of the new name
+    assert events[1][1] == str(tmp_path / "docs" / "scan.png")
+    assert events[2][1] == str(tmp_path / "docs")
+
+
+def test_a_new_file_that_fails_half_way_leaves_nothing_under_its_name(tmp_path):
+    storage = DurableFileSystemStorage(location=tmp_path, allow_overwrite=True)
+    with pytest.raises(OSError, match="connection reset"):
+        storage.save("docs/scan.png", _BrokenFile())
+    assert not (tmp_path / "docs" / "scan.png").exists()
