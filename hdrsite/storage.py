@@ -9,7 +9,8 @@ from django.core.files.storage import FileSystemStorage
 
 
 def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    # POSIX flushes through a read-only descriptor; Windows needs write access to flush a file.
+    fd = os.open(path, os.O_RDONLY if os.name == "posix" else os.O_RDWR)
     try:
         os.fsync(fd)
     finally:
