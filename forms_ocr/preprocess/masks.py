@@ -38,6 +38,13 @@ def ink_mask(
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
 
 
+def rule_ink_mask(gray: GrayImage, *, block: int) -> BinaryMask:
+    """The ink mask that printed rules are found in (see :func:`line_mask`). No despeckling:
+    the long openings remove specks anyway, and a 2x2 opening would erase the one-pixel rules of
+    a thin comb printed at 150 DPI."""
+    return ink_mask(gray, block=block, despeckle=False)
+
+
 def line_mask(mask: BinaryMask, *, min_length: int, vertical: bool = False) -> BinaryMask:
     """The horizontal (or `vertical`) straight strokes of an ink `mask`, at least `min_length`
     pixels long."""
@@ -48,9 +55,7 @@ def line_mask(mask: BinaryMask, *, min_length: int, vertical: bool = False) -> B
 def line_masks(gray: GrayImage, *, block: int, min_length: int) -> tuple[BinaryMask, BinaryMask]:
     """(horizontal, vertical) masks of straight strokes at least `min_length` pixels long, from
     the ink of a (deskewed, illumination-normalized) page."""
-    # No despeckling: the long openings below remove specks anyway, and a 2x2 opening would
-    # erase the one-pixel rules of a thin comb printed at 150 DPI.
-    mask = ink_mask(gray, block=block, despeckle=False)
+    mask = rule_ink_mask(gray, block=block)
     return (
         line_mask(mask, min_length=min_length),
         line_mask(mask, min_length=min_length, vertical=True),
