@@ -33,13 +33,14 @@ DEFAULT_MAX_PAGES = 200
 # An A4 page at 600 DPI is 34.8 MP; twice that leaves room for A3 at 600 DPI but stops bombs.
 DEFAULT_MAX_PIXELS = 80_000_000
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAGIC = (
     (b"%PDF", "pdf"),
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
     (b"II+\x00", "tiff"),
     (b"MM\x00+", "tiff"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
+    (PNG_SIGNATURE, "png"),
     (b"\xff\xd8\xff", "jpeg"),
 )
 

@@ -139,8 +139,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
-    # Re-running a pipeline step rewrites its files under the same names (tasks are idempotent);
-    # each file is flushed to disk and renamed into place, so none is ever left half-written.
+    # Re-running a pipeline step rewrites its files under the same names (tasks are idempotent).
+    # Every file is on disk when save() returns, and a rewrite replaces the old file in one rename
+    # (hdrsite/storage.py).
     "default": {
         "BACKEND": "hdrsite.storage.DurableFileSystemStorage",
         "OPTIONS": {"allow_overwrite": True},

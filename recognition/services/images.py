@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from forms_ocr.reading import PNG_SIGNATURE
+
 # zlib level 1, run-length matching only, the "sub" row filter for every row. Measured on
 # generated 300 DPI A4 pages against plain level 1 (the adaptive filter and full matching):
 # a noisy scan 4.6 MB written in 99 ms and read in 55 ms instead of 4.9 MB, 295 ms and 119 ms;
@@ -31,9 +33,6 @@ def grey_image_load(stored_file, *, what: str) -> np.ndarray:
     if image is None:
         raise ValueError(f"{what}: stored image cannot be decoded")
     return image
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def png_is_grey8(data: bytes) -> bool:
