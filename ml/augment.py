@@ -2,7 +2,8 @@
 
 One ``grid_sample`` applies a random affine map (rotation, scale, shear, translation) plus a
 smooth elastic displacement field; a max-pool then thickens or thins strokes for part of the
-batch. Inputs and outputs are float ``[N, 1, H, W]`` in 0..1, white ink on black.
+batch, and a Gaussian blur of random width softens part of it (scans differ in sharpness).
+Inputs and outputs are float ``[N, 1, H, W]`` in 0..1, white ink on black.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class AugmentConfig:
     elastic_alpha: float = 1.5
     elastic_sigma: float = 3.0
     thickness_prob: float = 0.25
+    # Share of the batch blurred, with a sigma drawn in [0.2, blur_sigma] pixels. Off by default:
+    # the held-out negatives are augmented with the defaults and must stay the same sets.
+    blur_prob: float = 0.0
+    blur_sigma: float = 1.0
 
 
 def _affine_matrices(n: int, cfg: AugmentConfig, generator: torch.Generator, device, size: int):
@@ -74,6 +79,23 @@ def _elastic_field(n: int, size: int, cfg: AugmentConfig, generator, device) -> 
     return field.permute(0, 2, 3, 1)
 
 
+def blur_random(images: torch.Tensor, mask: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Blur the images selected by ``mask`` with a Gaussian of per-image ``sigma`` (pixels).
+
+    ``images`` float ``[N,1,H,W]``; ``mask`` bool ``[N]``; ``sigma`` float ``[N]``, > 0. One
+    grouped convolution per axis, so it runs batched on any device.
+    """
+    n, _, height, width = images.shape
+    radius = max(1, math.ceil(3 * float(sigma.max())))
+    x = torch.arange(-radius, radius + 1, device=images.device, dtype=images.dtype)
+    kernels = torch.exp(-(x.view(1, -1) ** 2) / (2 * sigma.view(-1, 1).to(images.dtype) ** 2))
+    kernels = kernels / kernels.sum(dim=1, keepdim=True)
+    flat = images.reshape(1, n, height, width)
+    flat = F.conv2d(flat, kernels.view(n, 1, 1, -1), padding=(0, radius), groups=n)
+    flat = F.conv2d(flat, kernels.view(n, 1, -1, 1), padding=(radius, 0), groups=n)
+    return torch.where(mask.view(-1, 1, 1, 1), flat.view(n, 1, height, width), images)
+
+
 def stroke_thickness_change(images: torch.Tensor, mask: torch.Tensor, thicken: torch.Tensor):
     """Dilate (``thicken``) or erode the strokes of the images selected by ``mask``.
 
@@ -114,4 +136,8 @@ def augment_batch(
         mask = torch.rand(n, generator=generator, device=device) < cfg.thickness_prob
         thicken = torch.rand(n, generator=generator, device=device) < 0.5
         out = stroke_thickness_change(out, mask, thicken)
+    if cfg.blur_prob > 0:
+        mask = torch.rand(n, generator=generator, device=device) < cfg.blur_prob
+        sigma = 0.2 + torch.rand(n, generator=generator, device=device) * (cfg.blur_sigma - 0.2)
+        out = blur_random(out, mask, sigma)
     return out.clamp_(0, 1)

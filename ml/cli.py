@@ -37,7 +37,7 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
     from ml.training import TrainConfig, train_digits
 
     augment = (
-        AugmentConfig()
+        AugmentConfig(blur_prob=args.blur)
         if not args.no_augment
         else AugmentConfig(
             rotation_deg=0,
@@ -75,6 +75,7 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
         oe_weight=args.oe_weight,
         validation_negatives=args.validation_negatives,
         renormalized_share=args.renormalized,
+        negatives_lookalike_threshold=args.drop_lookalikes,
         init_checkpoint=args.init_checkpoint,
     )
     result = train_digits(config)
@@ -96,6 +97,7 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ml.evaluation.report import evaluate_checkpoint
+    from ml.negatives.lookalike import LookalikeFilter
 
     summary = evaluate_checkpoint(
         args.checkpoint,
@@ -105,6 +107,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         validation_size=args.validation_size,
         seed=args.seed,
         negatives=args.negatives,
+        lookalikes=LookalikeFilter(threshold=args.drop_lookalikes)
+        if args.drop_lookalikes
+        else None,
+        choose_on_rescanned=args.choose_on_rescanned,
     )
     print(json.dumps(summary, indent=1))
     return 0
@@ -272,6 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of train digits shown re-scanned through the production normalization",
     )
+    digits.add_argument(
+        "--blur",
+        type=float,
+        default=0.0,
+        help="share of each batch (digits and negatives) blurred by sigma 0.2-1 px",
+    )
+    digits.add_argument(
+        "--drop-lookalikes",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="drop negatives that digits-cnn-v1 reads as a digit with probability >= P "
+        "(ml.negatives.lookalike; 0: keep all)",
+    )
     digits.add_argument("--init-checkpoint", default=None, help="start from these weights")
     digits.set_defaults(func=_cmd_train_digits)
 
@@ -321,6 +341,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=6000,
         help="validation and test negatives to generate for the reject signal (0: none)",
+    )
+    evaluate.add_argument(
+        "--drop-lookalikes",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="drop held-out negatives that digits-cnn-v1 reads as a digit with probability "
+        ">= P (the report also gives the test negatives accepted before the drop)",
+    )
+    evaluate.add_argument(
+        "--choose-on-rescanned",
+        action="store_true",
+        help="fit the temperature and choose the thresholds on validation digits both raw and "
+        "re-scanned through the production normalization",
     )
     evaluate.set_defaults(func=_cmd_evaluate)
 

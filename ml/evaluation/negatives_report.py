@@ -8,7 +8,7 @@ digit-only ones.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,16 @@ _HISTOGRAM_BINS = 50
 
 
 @dataclass(frozen=True)
+class LookalikesDropped:
+    """What :class:`ml.negatives.lookalike.LookalikeFilter` took out of the held-out negatives:
+    the filter, the test logits before the drop and the count dropped per split and kind."""
+
+    lookalike_filter: dict[str, Any]
+    test_logits_before: NDArray
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class NegativeLogits:
     """Model outputs on generated negatives: logits ``[M, C]`` and their kinds (test only)."""
 
@@ -46,6 +56,7 @@ class NegativeLogits:
     test_images: NDArray[np.float32]
     # The test digits re-scanned through the production normalization (ml.data.renormalize).
     renormalized_test_logits: NDArray | None = None
+    lookalikes: LookalikesDropped | None = None
 
 
 def _histogram(digit_values: NDArray, negative_values: NDArray, edges: NDArray) -> dict:
@@ -240,5 +251,15 @@ def negatives_report_write(
             "accuracy": float((rescanned.digit == test_labels).mean()),
             "review_rate": point.review_rate,
             "accepted_error": point.accepted_error,
+        }
+    if negatives.lookalikes is not None:
+        before = scores_from_logits(negatives.lookalikes.test_logits_before, temperature)
+        negatives_section["lookalikes_dropped"] = {
+            **negatives.lookalikes.lookalike_filter,
+            "dropped": negatives.lookalikes.dropped,
+            "test_size_before": len(before.digit),
+            "test_accepted_share_before": float(
+                accepted_mask(before, chosen.digit_threshold, chosen.reject_threshold).mean()
+            ),
         }
     return {"reject": reject_section, "negatives": negatives_section}

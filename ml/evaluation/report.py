@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml.data.mnist import mnist_load, split_train_validation
+from ml.data.renormalize import digits_renormalize
 from ml.evaluation.calibration import (
     error_reject_curve,
     expected_calibration_error,
@@ -24,9 +25,14 @@ from ml.evaluation.calibration import (
     threshold_for_error,
 )
 from ml.evaluation.metrics import accuracy, confusion_matrix, per_class_report
-from ml.evaluation.negatives_report import NegativeLogits, negatives_report_write
+from ml.evaluation.negatives_report import (
+    LookalikesDropped,
+    NegativeLogits,
+    negatives_report_write,
+)
 from ml.evaluation.plots import confusion_plot, error_reject_plot, misclassified_grid
 from ml.infer.session import softmax
+from ml.negatives.lookalike import LookalikeFilter
 
 logger = logging.getLogger(__name__)
 
@@ -187,12 +193,18 @@ def evaluate_checkpoint(
     validation_size: int = 5000,
     seed: int = 0,
     negatives: int = 6000,
+    lookalikes: LookalikeFilter | None = None,
+    choose_on_rescanned: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a training checkpoint (or an exported ``.onnx``) on MNIST.
 
     Validation chooses, test reports. ``negatives`` > 0 also generates that many validation
     negatives (from the validation digits) and test negatives (from the MNIST test digits)
-    and measures the reject signal on them.
+    and measures the reject signal on them. ``lookalikes`` drops, from both, the negatives
+    that are digits to its judge; the report then also gives the test negatives accepted
+    before the drop. ``choose_on_rescanned`` adds the validation digits re-scanned through the
+    production normalization to the validation set that fits the temperature and chooses the
+    thresholds (production crops are drawn that way).
     """
     run, facts = _logits_function(checkpoint)
     _, validation = split_train_validation(
@@ -205,9 +217,15 @@ def evaluate_checkpoint(
             images = images.astype(np.float32) / 255
         return np.ascontiguousarray(images[:, None], dtype=np.float32)
 
+    validation_logits = run(as_float(validation.images))
+    validation_labels = validation.labels
+    if choose_on_rescanned:
+        rescanned = digits_renormalize(validation.images, seed + 1)
+        validation_logits = np.concatenate([validation_logits, run(as_float(rescanned))])
+        validation_labels = np.concatenate([validation_labels, validation.labels])
+
     negative_logits = None
     if negatives > 0:
-        from ml.data.renormalize import digits_renormalize
         from ml.negatives import negatives_heldout
 
         held = {
@@ -216,6 +234,13 @@ def evaluate_checkpoint(
             )
             for split, digits in (("validation", validation), ("test", test))
         }
+        before_drop = None
+        if lookalikes is not None:
+            before_drop = LookalikesDropped(
+                lookalikes.describe(), run(as_float(held["test"].images)), {}
+            )
+            for split in held:
+                held[split], before_drop.dropped[split] = lookalikes.apply(held[split])
         negative_logits = NegativeLogits(
             validation_logits=run(as_float(held["validation"].images)),
             test_logits=run(as_float(held["test"].images)),
@@ -223,12 +248,13 @@ def evaluate_checkpoint(
             kind_names=held["test"].kind_names,
             test_images=held["test"].images,
             renormalized_test_logits=run(as_float(digits_renormalize(test.images, seed))),
+            lookalikes=before_drop,
         )
 
     return report_write(
         name=facts["name"],
-        validation_logits=run(as_float(validation.images)),
-        validation_labels=validation.labels,
+        validation_logits=validation_logits,
+        validation_labels=validation_labels,
         test_logits=run(as_float(test.images)),
         test_labels=test.labels,
         test_images=test.images,
@@ -240,5 +266,6 @@ def evaluate_checkpoint(
             "parameters": facts["parameters"],
             "macs_per_digit": facts["macs_per_digit"],
             "data_hashes": {**validation.hashes, **test.hashes},
+            "validation_digits": "raw and re-scanned" if choose_on_rescanned else "raw",
         },
     )

@@ -103,7 +103,14 @@ def model_export(
         "accept_threshold": report.get("reject", {}).get("threshold", 0.99),
         "test_metrics": {
             key: report[key]
-            for key in ("test_accuracy", "test_errors", "test_size", "reject", "negatives")
+            for key in (
+                "test_accuracy",
+                "test_errors",
+                "test_size",
+                "validation_digits",
+                "reject",
+                "negatives",
+            )
             if key in report
         },
         "onnx": {"opset": OPSET, "parity_max_abs_logit_difference": difference},

@@ -50,6 +50,9 @@ class TrainConfig:
     oe_weight: float = 0.5
     validation_negatives: int = 3000
     renormalized_share: float = 0.0
+    # Drop train and validation negatives that digits-cnn-v1 reads as a digit with at least
+    # this probability (ml.negatives.lookalike); 0 keeps every negative.
+    negatives_lookalike_threshold: float = 0.0
     init_checkpoint: str | None = None
 
     def __post_init__(self) -> None:

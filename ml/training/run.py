@@ -100,7 +100,20 @@ def _epoch_negatives(
         labels=train_set.labels,
         seed=config.seed * 1000 + epoch,
     )
+    lookalikes = _lookalike_filter(config)
+    if lookalikes is not None:
+        made, dropped = lookalikes.apply(made)
+        logger.info("epoch %d: dropped look-alike negatives %s", epoch, dropped)
     return torch.from_numpy(made.images).unsqueeze(1)
+
+
+def _lookalike_filter(config: TrainConfig):
+    """The configured :class:`ml.negatives.lookalike.LookalikeFilter`, or None."""
+    if not config.negatives_lookalike_threshold:
+        return None
+    from ml.negatives.lookalike import LookalikeFilter
+
+    return LookalikeFilter(threshold=config.negatives_lookalike_threshold)
 
 
 def train_digits(
@@ -150,6 +163,10 @@ def train_digits(
             count=32 if config.dry_run else config.validation_negatives,
             seed=config.seed,
         )
+        lookalikes = _lookalike_filter(config)
+        if lookalikes is not None:
+            held, dropped = lookalikes.apply(held)
+            logger.info("validation: dropped look-alike negatives %s", dropped)
         validation_negatives = torch.from_numpy(held.images).unsqueeze(1).to(device)
 
     model = create_model(config.architecture, **model_args).to(device)
@@ -212,6 +229,9 @@ def train_digits(
             "train_seeds": f"split seed train, seed {config.seed} * 1000 + epoch",
             "validation_size": len(validation_negatives),
         }
+        lookalikes = _lookalike_filter(config)
+        if lookalikes is not None:
+            data_info["negatives"]["lookalikes_dropped"] = lookalikes.describe()
     if config.renormalized_share > 0:
         data_info["renormalized_share"] = config.renormalized_share
     if config.init_checkpoint:

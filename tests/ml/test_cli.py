@@ -30,7 +30,7 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     train = subprocess.run(
         [sys.executable, "-m", "ml", "train", "digits", "--data-dir", str(tiny_mnist),
          "--output-dir", str(run), "--validation-size", "50", "--dry-run", "--threads", "1",
-         "--negatives", "0.2"],
+         "--negatives", "0.2", "--blur", "0.3", "--drop-lookalikes", "0.999"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert train.returncode == 0, train.stderr
@@ -41,13 +41,18 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     evaluate = subprocess.run(
         [sys.executable, "-m", "ml", "evaluate", result["best_checkpoint"], "--data-dir",
          str(tiny_mnist), "--output-dir", str(report), "--validation-size", "50",
-         "--negatives", "48"],
+         "--negatives", "48", "--drop-lookalikes", "0.999", "--choose-on-rescanned"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert evaluate.returncode == 0, evaluate.stderr
     summary = json.loads((report / "report.json").read_text())
     assert summary["test_size"] == 100
-    assert summary["negatives"]["test_size"] == 48
+    # Look-alikes leave the held-out negatives; the report says how many and what was before.
+    dropped = summary["negatives"]["lookalikes_dropped"]
+    assert dropped["test_size_before"] == 48
+    assert summary["negatives"]["test_size"] == 48 - sum(dropped["dropped"]["test"].values())
+    assert 0 <= dropped["test_accepted_share_before"] <= 1
+    assert summary["validation_digits"] == "raw and re-scanned"
     assert {"threshold", "reject_threshold", "test_negatives_accepted"} <= set(summary["reject"])
     for name in (
         "confusion.json",

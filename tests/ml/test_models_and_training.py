@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ml.augment import AugmentConfig, augment_batch
+from ml.augment import AugmentConfig, augment_batch, blur_random
 from ml.checkpoint import checkpoint_load, checkpoint_save
 from ml.errors import CheckpointError, UnknownModelError
 from ml.models import create_model, model_names
@@ -93,3 +93,29 @@ def test_checkpoint_whose_weights_do_not_fit_is_refused(tmp_path):
 
     with pytest.raises(CheckpointError, match="weights do not fit digit_cnn"):
         checkpoint_load(path)
+
+
+def test_blur_softens_the_chosen_digits_and_keeps_their_ink(mnist_300):
+    # One digit four times: blurred at two widths, and twice left alone.
+    images = torch.from_numpy(mnist_300[0][:1]).float().div(255).unsqueeze(1).repeat(4, 1, 1, 1)
+    mask = torch.tensor([True, True, False, False])
+
+    out = blur_random(images, mask, torch.tensor([0.4, 1.0, 1.0, 1.0]))
+
+    assert torch.equal(out[2:], images[2:])
+    # A Gaussian moves ink around without creating or losing it (the borders are blank).
+    assert torch.allclose(out[:2].sum(dim=(1, 2, 3)), images[:2].sum(dim=(1, 2, 3)), rtol=1e-3)
+    # Wider sigma, softer strokes: fewer pixels stay at full ink.
+    full = (out[:2] > 0.95).flatten(1).sum(1)
+    assert full[1] < full[0] < (images[0] > 0.95).sum()
+
+
+def test_blur_in_the_augmentation_is_off_by_default_and_seeded_when_on(mnist_300):
+    images = torch.from_numpy(mnist_300[0][:16]).float().div(255).unsqueeze(1)
+
+    plain = augment_batch(images, AugmentConfig(), torch.Generator().manual_seed(3))
+    blurred = augment_batch(images, AugmentConfig(blur_prob=1.0), torch.Generator().manual_seed(3))
+    again = augment_batch(images, AugmentConfig(blur_prob=1.0), torch.Generator().manual_seed(3))
+
+    assert torch.equal(blurred, again)
+    assert (blurred > 0.95).sum() < (plain > 0.95).sum()

@@ -37,30 +37,44 @@ def test_mixed_batches_teach_the_reject_class(mnist_300):
     assert after.accuracy > 0.8  # share of the negatives whose argmax is "not a digit"
 
 
-def test_an_11_class_run_writes_a_self_describing_checkpoint(mnist_300, tmp_path):
+def _tiny_run(mnist_300, tmp_path, *, epochs: int, **overrides):
+    """A lenet5 run with 20% negatives on fixture digits; its checkpoint payload."""
     images, labels = mnist_300
     train = DigitSet(images[:256], labels[:256], "fixture:train")
     validation = DigitSet(images[256:], labels[256:], "fixture:validation")
     config = TrainConfig(
         output_dir=str(tmp_path),
         architecture="lenet5",
-        epochs=2,
+        epochs=epochs,
         batch_size=64,
         negatives_fraction=0.2,
         validation_negatives=24,
         num_threads=1,
+        **overrides,
     )
-
     result = train_digits(config, train_set=train, validation_set=validation)
+    return checkpoint_load(result.best_checkpoint)
 
-    model, payload = checkpoint_load(result.best_checkpoint)
+
+def test_an_11_class_run_writes_a_self_describing_checkpoint(mnist_300, tmp_path):
+    model, payload = _tiny_run(mnist_300, tmp_path, epochs=2)
+
     assert payload["classes"][-1] == REJECT_CLASS and len(payload["classes"]) == 11
     assert payload["args"]["num_classes"] == 11
     assert payload["data"]["negatives"]["mode"] == "reject_class"
+    assert "lookalikes_dropped" not in payload["data"]["negatives"]
     assert model(torch.rand(3, 1, 28, 28)).shape == (3, 11)
     log = json.loads((tmp_path / "log.json").read_text())
     assert len(log) == 2 and {"val_negatives_loss", "val_negatives_rejected"} <= set(log[0])
     assert np.isfinite(log[-1]["val_loss"])
+
+
+def test_a_run_that_drops_lookalikes_records_the_filter(mnist_300, tmp_path):
+    _, payload = _tiny_run(mnist_300, tmp_path, epochs=1, negatives_lookalike_threshold=0.999)
+
+    dropped = payload["data"]["negatives"]["lookalikes_dropped"]
+    assert dropped["judge"] == "digits-cnn-v1.onnx" and dropped["threshold"] == 0.999
+    assert "other_script_numeral" in dropped["kinds"] and "scribble" not in dropped["kinds"]
 
 
 def test_outlier_exposure_keeps_ten_classes_and_bad_modes_are_refused():
