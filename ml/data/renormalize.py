@@ -30,3 +30,11 @@ def digits_renormalize(images: NDArray[np.uint8], seed: int) -> NDArray[np.float
         paper = np.round(255 * (1 - ink)).astype(np.uint8)
         out[i] = crop_normalize_mnist(paper, ink_is_dark=True)
     return out
+
+
+def digits_blur(images: NDArray, sigma: float) -> NDArray[np.float32]:
+    """Digits [N,28,28] (uint8 or float in [0,1], white on black) under a Gaussian blur of
+    ``sigma`` pixels, as a soft scan or a thick felt pen gives; float32 in [0,1]."""
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255
+    return np.stack([cv2.GaussianBlur(np.float32(im), (0, 0), sigma) for im in images])

@@ -57,6 +57,8 @@ class NegativeLogits:
     # The test digits re-scanned through the production normalization (ml.data.renormalize).
     renormalized_test_logits: NDArray | None = None
     lookalikes: LookalikesDropped | None = None
+    # The test digits drawn other ways (blurred, re-scanned and blurred), by name.
+    variant_test_logits: dict[str, NDArray] = field(default_factory=dict)
 
 
 def _histogram(digit_values: NDArray, negative_values: NDArray, edges: NDArray) -> dict:
@@ -241,16 +243,26 @@ def negatives_report_write(
         negatives_section["test_digits_argmax_not_digit"] = float(
             (test_logits.argmax(1) == 10).mean()
         )
-    if negatives.renormalized_test_logits is not None:
-        rescanned = scores_from_logits(negatives.renormalized_test_logits, temperature)
+
+    def at_rule(logits: NDArray) -> dict[str, float]:
+        scores = scores_from_logits(logits, temperature)
         point = operating_point_measure(
-            rescanned, test_labels, test_neg, chosen.digit_threshold, chosen.reject_threshold
+            scores, test_labels, test_neg, chosen.digit_threshold, chosen.reject_threshold
         )
-        negatives_section["test_digits_renormalized"] = {
-            "what": "MNIST test digits enlarged 1.5-4x and normalized by the production function",
-            "accuracy": float((rescanned.digit == test_labels).mean()),
+        return {
+            "accuracy": float((scores.digit == test_labels).mean()),
             "review_rate": point.review_rate,
             "accepted_error": point.accepted_error,
+        }
+
+    if negatives.renormalized_test_logits is not None:
+        negatives_section["test_digits_renormalized"] = {
+            "what": "MNIST test digits enlarged 1.5-4x and normalized by the production function",
+            **at_rule(negatives.renormalized_test_logits),
+        }
+    if negatives.variant_test_logits:
+        negatives_section["test_digits_variants"] = {
+            name: at_rule(logits) for name, logits in negatives.variant_test_logits.items()
         }
     if negatives.lookalikes is not None:
         before = scores_from_logits(negatives.lookalikes.test_logits_before, temperature)

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml.data.mnist import mnist_load, split_train_validation
-from ml.data.renormalize import digits_renormalize
+from ml.data.renormalize import digits_blur, digits_renormalize
 from ml.evaluation.calibration import (
     error_reject_curve,
     expected_calibration_error,
@@ -35,6 +35,9 @@ from ml.infer.session import softmax
 from ml.negatives.lookalike import LookalikeFilter
 
 logger = logging.getLogger(__name__)
+
+# Blurs (pixels) the test digits are also read under: a model must not lean on stroke sharpness.
+BLUR_SIGMAS = (0.7, 1.0)
 
 
 def report_write(
@@ -241,14 +244,20 @@ def evaluate_checkpoint(
             )
             for split in held:
                 held[split], before_drop.dropped[split] = lookalikes.apply(held[split])
+        rescanned_test = digits_renormalize(test.images, seed)
+        variants = {f"blur_{sigma}": digits_blur(test.images, sigma) for sigma in BLUR_SIGMAS} | {
+            f"renormalized_blur_{sigma}": digits_blur(rescanned_test, sigma)
+            for sigma in BLUR_SIGMAS
+        }
         negative_logits = NegativeLogits(
             validation_logits=run(as_float(held["validation"].images)),
             test_logits=run(as_float(held["test"].images)),
             test_kinds=held["test"].kinds,
             kind_names=held["test"].kind_names,
             test_images=held["test"].images,
-            renormalized_test_logits=run(as_float(digits_renormalize(test.images, seed))),
+            renormalized_test_logits=run(as_float(rescanned_test)),
             lookalikes=before_drop,
+            variant_test_logits={name: run(as_float(images)) for name, images in variants.items()},
         )
 
     return report_write(

@@ -53,6 +53,12 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     assert summary["negatives"]["test_size"] == 48 - sum(dropped["dropped"]["test"].values())
     assert 0 <= dropped["test_accepted_share_before"] <= 1
     assert summary["validation_digits"] == "raw and re-scanned"
+    # The test digits are also read blurred, raw and re-scanned, at the chosen rule.
+    variants = summary["negatives"]["test_digits_variants"]
+    assert set(variants) == {
+        "blur_0.7", "blur_1.0", "renormalized_blur_0.7", "renormalized_blur_1.0"
+    }  # fmt: skip
+    assert all(0 <= v["review_rate"] <= 1 and 0 <= v["accuracy"] <= 1 for v in variants.values())
     assert {"threshold", "reject_threshold", "test_negatives_accepted"} <= set(summary["reject"])
     for name in (
         "confusion.json",

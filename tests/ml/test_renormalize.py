@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.data.renormalize import digits_renormalize
+from ml.data.renormalize import digits_blur, digits_renormalize
 from ml.infer import DigitRecognizer
 from tests.ml.test_reject_signal import WEIGHTS
 
@@ -31,3 +31,15 @@ def test_the_committed_model_still_reads_renormalized_digits(mnist_300):
     readings = recognizer.predict(digits_renormalize(images, seed=0))
 
     assert np.mean([r.digit for r in readings] == labels) >= 0.98
+
+
+def test_blurred_digits_keep_their_ink_and_lose_their_sharp_strokes(mnist_300):
+    images = mnist_300[0][:8]
+
+    blurred = digits_blur(images, 1.0)
+
+    assert blurred.shape == images.shape and blurred.dtype == np.float32
+    assert np.array_equal(blurred, digits_blur(images.astype(np.float32) / 255, 1.0))
+    # The same ink, spread: totals agree, full-strength pixels mostly go.
+    assert np.allclose(blurred.sum(axis=(1, 2)), images.sum(axis=(1, 2)) / 255, rtol=0.02)
+    assert (blurred > 0.95).sum() < (images > 242).sum() / 2
