@@ -30,8 +30,14 @@ from ml.evaluation.negatives_report import (
     NegativeLogits,
     negatives_report_write,
 )
-from ml.evaluation.plots import confusion_plot, error_reject_plot, misclassified_grid
+from ml.evaluation.plots import (
+    confusion_plot,
+    error_reject_plot,
+    image_grid,
+    misclassified_grid,
+)
 from ml.infer.session import softmax
+from ml.negatives import NegativeSet
 from ml.negatives.lookalike import LookalikeFilter
 
 logger = logging.getLogger(__name__)
@@ -187,6 +193,19 @@ def _logits_function(model_path: str | Path) -> tuple[Any, dict[str, Any]]:
     return run_torch, facts
 
 
+def _lookalikes_grid(lookalikes: LookalikeFilter, negatives: NegativeSet, out: Path) -> None:
+    """``lookalikes_dropped.png``: the test negatives the filter drops, so a reader can check
+    that they are digits to the eye."""
+    drop = np.flatnonzero(lookalikes.lookalike_mask(negatives))
+    out.mkdir(parents=True, exist_ok=True)
+    image_grid(
+        negatives.images[drop],
+        [negatives.kind_names[negatives.kinds[i]] for i in drop],
+        out / "lookalikes_dropped.png",
+        f"Test negatives dropped as digits to the eye ({len(drop)} of {len(negatives)})",
+    )
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     *,
@@ -242,6 +261,7 @@ def evaluate_checkpoint(
             before_drop = LookalikesDropped(
                 lookalikes.describe(), run(as_float(held["test"].images)), {}
             )
+            _lookalikes_grid(lookalikes, held["test"], Path(output_dir))
             for split in held:
                 held[split], before_drop.dropped[split] = lookalikes.apply(held[split])
         rescanned_test = digits_renormalize(test.images, seed)

@@ -70,6 +70,7 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
         "score_histograms.png",
         "error_reject_mixed.json",
         "error_reject_mixed.png",
+        "lookalikes_dropped.png",
     ):
         assert (report / name).stat().st_size > 0
 
