@@ -193,16 +193,15 @@ def _logits_function(model_path: str | Path) -> tuple[Any, dict[str, Any]]:
     return run_torch, facts
 
 
-def _lookalikes_grid(lookalikes: LookalikeFilter, negatives: NegativeSet, out: Path) -> None:
-    """``lookalikes_dropped.png``: the test negatives the filter drops, so a reader can check
-    that they are digits to the eye."""
-    drop = np.flatnonzero(lookalikes.lookalike_mask(negatives))
+def _lookalikes_grid(dropped: NegativeSet, total: int, out: Path) -> None:
+    """``lookalikes_dropped.png``: the test negatives the look-alike filter dropped, so a reader
+    can check that they are digits to the eye."""
     out.mkdir(parents=True, exist_ok=True)
     image_grid(
-        negatives.images[drop],
-        [negatives.kind_names[negatives.kinds[i]] for i in drop],
+        dropped.images,
+        [dropped.kind_names[kind] for kind in dropped.kinds],
         out / "lookalikes_dropped.png",
-        f"Test negatives dropped as digits to the eye ({len(drop)} of {len(negatives)})",
+        f"Test negatives dropped as digits to the eye ({len(dropped)} of {total})",
     )
 
 
@@ -261,9 +260,12 @@ def evaluate_checkpoint(
             before_drop = LookalikesDropped(
                 lookalikes.describe(), run(as_float(held["test"].images)), {}
             )
-            _lookalikes_grid(lookalikes, held["test"], Path(output_dir))
             for split in held:
-                held[split], before_drop.dropped[split] = lookalikes.apply(held[split])
+                total = len(held[split])
+                held[split], dropped = lookalikes.apply(held[split])
+                before_drop.dropped[split] = {k: n for k, n in dropped.kind_counts().items() if n}
+                if split == "test":
+                    _lookalikes_grid(dropped, total, Path(output_dir))
         rescanned_test = digits_renormalize(test.images, seed)
         variants = {f"blur_{sigma}": digits_blur(test.images, sigma) for sigma in BLUR_SIGMAS} | {
             f"renormalized_blur_{sigma}": digits_blur(rescanned_test, sigma)

@@ -17,6 +17,7 @@ class is for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -50,33 +51,39 @@ class LookalikeFilter:
             "kinds": list(self.kinds),
         }
 
-    def lookalike_mask(self, negatives: NegativeSet) -> np.ndarray:
-        """bool [N]: True for the negatives that are digits to the judge."""
+    @cached_property
+    def _reader(self):
         from ml.infer.digits import DigitRecognizer
 
+        reader = DigitRecognizer(self.judge, threads=1)
+        if reader.has_reject_class:
+            raise ValueError(f"the judge must be a 10-class digit model: {self.judge}")
+        return reader
+
+    def lookalike_mask(self, negatives: NegativeSet) -> np.ndarray:
+        """bool [N]: True for the negatives that are digits to the judge."""
         judged = np.isin(
             negatives.kinds,
             [i for i, name in enumerate(negatives.kind_names) if name in self.kinds],
         )
         mask = np.zeros(len(negatives), bool)
         if judged.any():
-            reader = DigitRecognizer(self.judge, threads=1)
-            if reader.has_reject_class:
-                raise ValueError(f"the judge must be a 10-class digit model: {self.judge}")
-            probabilities = reader.probabilities(negatives.images[judged])
+            probabilities = self._reader.probabilities(negatives.images[judged])
             mask[judged] = probabilities.max(axis=1) >= self.threshold
         return mask
 
-    def apply(self, negatives: NegativeSet) -> tuple[NegativeSet, dict[str, int]]:
-        """The negatives without their look-alikes, and how many of each kind were dropped."""
+    def apply(self, negatives: NegativeSet) -> tuple[NegativeSet, NegativeSet]:
+        """(kept, dropped): the negatives without their look-alikes, and the look-alikes
+        (``dropped.kind_counts()`` says how many of each kind)."""
         drop = self.lookalike_mask(negatives)
-        dropped = np.bincount(negatives.kinds[drop], minlength=len(negatives.kind_names))
-        kept = NegativeSet(
-            negatives.images[~drop],
-            negatives.kinds[~drop],
-            negatives.kind_names,
-            negatives.split,
-            negatives.seed,
-        )
-        counts = {name: int(n) for name, n in zip(negatives.kind_names, dropped, strict=True) if n}
-        return kept, counts
+
+        def part(mask: np.ndarray) -> NegativeSet:
+            return NegativeSet(
+                negatives.images[mask],
+                negatives.kinds[mask],
+                negatives.kind_names,
+                negatives.split,
+                negatives.seed,
+            )
+
+        return part(~drop), part(drop)

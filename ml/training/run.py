@@ -10,7 +10,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from ml.models import create_model, macs_per_sample, parameter_count
 from ml.training.config import TrainConfig
 from ml.training.loop import EpochStats, evaluate, evaluate_negatives, train_one_epoch
 from ml.training.progress import ProgressBar
+
+if TYPE_CHECKING:
+    from ml.negatives.lookalike import LookalikeFilter
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +91,11 @@ def _log_write(output_dir: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _epoch_negatives(
-    train_set: DigitSet, count: int, config: TrainConfig, epoch: int
+    train_set: DigitSet,
+    count: int,
+    config: TrainConfig,
+    epoch: int,
+    lookalikes: LookalikeFilter | None,
 ) -> torch.Tensor:
     """Fresh train negatives for one epoch, float ``[count,1,28,28]`` on the CPU."""
     from ml.negatives import negatives_generate
@@ -100,20 +107,10 @@ def _epoch_negatives(
         labels=train_set.labels,
         seed=config.seed * 1000 + epoch,
     )
-    lookalikes = _lookalike_filter(config)
     if lookalikes is not None:
         made, dropped = lookalikes.apply(made)
-        logger.info("epoch %d: dropped look-alike negatives %s", epoch, dropped)
+        logger.info("epoch %d: dropped look-alike negatives %s", epoch, dropped.kind_counts())
     return torch.from_numpy(made.images).unsqueeze(1)
-
-
-def _lookalike_filter(config: TrainConfig):
-    """The configured :class:`ml.negatives.lookalike.LookalikeFilter`, or None."""
-    if not config.negatives_lookalike_threshold:
-        return None
-    from ml.negatives.lookalike import LookalikeFilter
-
-    return LookalikeFilter(threshold=config.negatives_lookalike_threshold)
 
 
 def train_digits(
@@ -153,6 +150,11 @@ def train_digits(
     if config.num_classes != 10:
         model_args["num_classes"] = config.num_classes
     validation_negatives = None
+    lookalikes = None
+    if config.negatives_fraction > 0 and config.negatives_lookalike_threshold:
+        from ml.negatives.lookalike import LookalikeFilter
+
+        lookalikes = LookalikeFilter(threshold=config.negatives_lookalike_threshold)
     if config.negatives_fraction > 0:
         from ml.negatives import negatives_heldout
 
@@ -163,10 +165,9 @@ def train_digits(
             count=32 if config.dry_run else config.validation_negatives,
             seed=config.seed,
         )
-        lookalikes = _lookalike_filter(config)
         if lookalikes is not None:
             held, dropped = lookalikes.apply(held)
-            logger.info("validation: dropped look-alike negatives %s", dropped)
+            logger.info("validation: dropped look-alike negatives %s", dropped.kind_counts())
         validation_negatives = torch.from_numpy(held.images).unsqueeze(1).to(device)
 
     model = create_model(config.architecture, **model_args).to(device)
@@ -229,7 +230,6 @@ def train_digits(
             "train_seeds": f"split seed train, seed {config.seed} * 1000 + epoch",
             "validation_size": len(validation_negatives),
         }
-        lookalikes = _lookalike_filter(config)
         if lookalikes is not None:
             data_info["negatives"]["lookalikes_dropped"] = lookalikes.describe()
     if config.renormalized_share > 0:
@@ -246,7 +246,9 @@ def train_digits(
         bar = ProgressBar(steps_per_epoch, f"epoch {epoch}/{epochs}")
         negatives = None
         if config.negatives_fraction > 0:
-            negatives = _epoch_negatives(train_set, per_batch * steps_per_epoch, config, epoch)
+            negatives = _epoch_negatives(
+                train_set, per_batch * steps_per_epoch, config, epoch, lookalikes
+            )
             negatives = negatives.to(device)
         epoch_x = train_x
         if renormalized is not None:

@@ -111,6 +111,8 @@ def test_blur_softens_the_chosen_digits_and_keeps_their_ink(mnist_300):
 
 
 def test_blur_in_the_augmentation_is_off_by_default_and_seeded_when_on(mnist_300):
+    # Off by default: the held-out negatives are augmented with the defaults.
+    assert AugmentConfig().blur_prob == 0
     images = torch.from_numpy(mnist_300[0][:16]).float().div(255).unsqueeze(1)
 
     plain = augment_batch(images, AugmentConfig(), torch.Generator().manual_seed(3))

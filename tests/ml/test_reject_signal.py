@@ -24,6 +24,11 @@ def v2() -> DigitRecognizer:
 
 
 @pytest.fixture(scope="module")
+def v3() -> DigitRecognizer:
+    return DigitRecognizer(WEIGHTS / "digits-cnn-v3.onnx", threads=1)
+
+
+@pytest.fixture(scope="module")
 def negatives() -> tuple[np.ndarray, np.ndarray, list[str]]:
     with np.load(FIXTURES / "negatives_test_120.npz") as data:
         images = data["images"].astype(np.float32) / 255
@@ -84,10 +89,9 @@ def test_the_rule_needs_both_a_sure_digit_and_a_low_reject_probability(v2):
 
 
 @pytest.mark.parametrize("drawn", ["mnist", "rescanned", "blurred"])
-def test_v3_accepts_digits_however_they_were_drawn_and_reads_them_right(drawn, mnist_300):
+def test_v3_accepts_digits_however_they_were_drawn_and_reads_them_right(drawn, v3, mnist_300):
     from ml.data.renormalize import digits_blur, digits_renormalize
 
-    v3 = DigitRecognizer(WEIGHTS / "digits-cnn-v3.onnx", threads=1)
     images, labels = mnist_300
     crops = {
         "mnist": lambda: images.astype(np.float32) / 255,
@@ -112,8 +116,7 @@ def test_v2_learned_mnist_rendering_and_sends_blurred_digits_to_review(v2, mnist
     assert np.mean([v2.accepts(r) for r in readings]) < 0.1
 
 
-def test_v3_sends_the_negatives_of_every_kind_to_review(negatives):
-    v3 = DigitRecognizer(WEIGHTS / "digits-cnn-v3.onnx", threads=1)
+def test_v3_sends_the_negatives_of_every_kind_to_review(v3, negatives):
     images, kinds, kind_names = negatives
 
     readings = v3.predict(images)
