@@ -37,4 +37,4 @@ RUN PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" pip install "$TORCH_SPEC" \
 RUN useradd --system --home /app hdr && mkdir -p /var/lib/hdr && chown hdr /var/lib/hdr
 USER hdr
 EXPOSE 8000
-CMD ["gunicorn", "hdrsite.wsgi", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "-c", "python:hdrsite.gunicorn_conf", "hdrsite.wsgi", "--bind", "0.0.0.0:8000"]

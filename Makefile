@@ -40,7 +40,7 @@ migrate: $(STAMP)
 	$(BIN)/python manage.py migrate
 
 web: $(STAMP)
-	$(BIN)/gunicorn hdrsite.wsgi --bind 127.0.0.1:$${PORT:-8000}
+	$(BIN)/gunicorn -c python:hdrsite.gunicorn_conf hdrsite.wsgi --bind 127.0.0.1:$${PORT:-8000}
 
 worker: $(STAMP)
 	$(BIN)/celery -A worker worker --queues cpu,gpu --loglevel INFO

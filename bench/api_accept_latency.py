@@ -77,6 +77,11 @@ def main() -> int:
     parser.add_argument("--per-uploader", type=int, default=25)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument(
+        "--stock-gunicorn",
+        action="store_true",
+        help="start gunicorn without hdrsite.gunicorn_conf (its stock 1 KB body reader), to compare",
+    )
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="hdr-bench-"))
@@ -124,8 +129,9 @@ def main() -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
+        config = [] if args.stock_gunicorn else ["-c", "python:hdrsite.gunicorn_conf"]
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "hdrsite.wsgi", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", *config, "hdrsite.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--log-level", "warning"],
             cwd=ROOT, env=env,
         )  # fmt: skip
@@ -214,6 +220,7 @@ def main() -> int:
             "broker": env.get("CELERY_BROKER_URL", "filesystem"),
             "uploaders": args.uploaders,
             "web_server": f"gunicorn {args.web_workers} workers x {args.web_threads} threads",
+            "gunicorn_config": "stock" if args.stock_gunicorn else "hdrsite.gunicorn_conf",
             "uploads": sent,
             "upload_bytes": len(body),
             "accepted": len(ids),

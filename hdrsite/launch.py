@@ -65,6 +65,8 @@ def main() -> int:
     children = {
         "web": _spawn(
             "gunicorn",
+            "-c",
+            "python:hdrsite.gunicorn_conf",
             "hdrsite.wsgi",
             "--bind",
             f"127.0.0.1:{port}",

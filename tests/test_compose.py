@@ -69,7 +69,7 @@ def test_web_runs_gunicorn_after_migrations_and_beat_uses_the_database_schedule(
     web = _command(compose["services"]["web"])
     beat = _command(compose["services"]["beat"])
 
-    assert web.index("migrate") < web.index("gunicorn hdrsite.wsgi")
+    assert web.index("migrate") < web.index("gunicorn -c python:hdrsite.gunicorn_conf hdrsite.wsgi")
     assert "celery -A worker beat" in beat
     assert settings.CELERY_BEAT_SCHEDULER in beat
 
