@@ -57,6 +57,11 @@ def summary(values: list[float]) -> dict:
     }
 
 
+def rounded(stats: dict, digits: int) -> dict:
+    """``stats`` (e.g. from :func:`summary`) with its floats rounded to ``digits`` decimals."""
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in stats.items()}
+
+
 def emit(figures: dict) -> None:
     print(json.dumps({"environment": environment(), **figures}, indent=2))
 
@@ -73,6 +78,6 @@ def batch_timing(run, batch, runs: int, *, unit: str, warmup: int = 3) -> dict:
     stats = summary([s * 1000 for s in seconds])
     return {
         "batch": len(batch),
-        "ms_per_batch": {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()},
+        "ms_per_batch": rounded(stats, 4),
         f"{unit}_per_s_median": round(len(batch) / (stats["median"] / 1000), 1),
     }

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2
 import numpy as np
 
-from bench._common import emit, summary
+from bench._common import emit, rounded, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -233,9 +233,7 @@ def main() -> int:
                 "client": round(client_cpu * 1000 / sent, 2),
                 "web": round(web_cpu * 1000 / sent, 2),
             },
-            "latency_ms": {
-                k: round(v, 2) if isinstance(v, float) else v for k, v in summary(latencies).items()
-            },
+            "latency_ms": rounded(summary(latencies), 2),
         }
     )
     return 0 if stored == sent and not errors else 1

@@ -22,17 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gunicorn.http import body
 from gunicorn.http.unreader import SocketUnreader
 
-from bench._common import emit, summary
+from bench._common import emit, rounded, summary
+from hdrsite import gunicorn_conf
 
-STOCK_READ = body.Body.read
-
-from hdrsite import gunicorn_conf  # noqa: E402  (importing it installs the fix)
-
-FIXED_READ = body.Body.read
+READERS = {"stock": gunicorn_conf.STOCK_BODY_READ, "fixed": gunicorn_conf.read_in_blocks}
 DJANGO_READ_SIZE = 64 * 1024
 
 
-def body_cpu_ms(payload: bytes) -> float:
+def body_cpu_ms(payload: bytes, read) -> float:
+    """CPU ms to take ``payload`` off a socket through gunicorn's Body with ``read``."""
     sender, receiver = socket.socketpair()
     with sender, receiver:
         thread = threading.Thread(target=sender.sendall, args=(payload,))
@@ -40,7 +38,7 @@ def body_cpu_ms(payload: bytes) -> float:
         thread.start()
         reader = body.Body(body.LengthReader(SocketUnreader(receiver), len(payload)))
         received = 0
-        while chunk := reader.read(DJANGO_READ_SIZE):
+        while chunk := read(reader, DJANGO_READ_SIZE):
             received += len(chunk)
         thread.join()
         elapsed = time.process_time() - started
@@ -54,19 +52,12 @@ def main() -> int:
     parser.add_argument("--bytes", type=int, default=585_000, help="the upload bench's body size")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    if FIXED_READ is STOCK_READ:
-        raise SystemExit("hdrsite.gunicorn_conf left this gunicorn's Body.read as it is")
     payload = bytes(range(256)) * (args.bytes // 256) + b"x" * (args.bytes % 256)
-    timings: dict[str, list[float]] = {"stock": [], "fixed": []}
+    timings: dict[str, list[float]] = {name: [] for name in READERS}
     for _ in range(args.runs):
-        for name, read in (("stock", STOCK_READ), ("fixed", FIXED_READ)):
-            body.Body.read = read
-            timings[name].append(body_cpu_ms(payload))
-    body.Body.read = FIXED_READ
-    stock, fixed = (
-        {k: round(v, 3) if isinstance(v, float) else v for k, v in summary(timings[name]).items()}
-        for name in ("stock", "fixed")
-    )
+        for name, read in READERS.items():
+            timings[name].append(body_cpu_ms(payload, read))
+    stock, fixed = (rounded(summary(timings[name]), 3) for name in READERS)
     emit(
         {
             "benchmark": "gunicorn_body_read",

@@ -77,7 +77,7 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from bench._common import emit, summary
+    from bench._common import emit, rounded, summary
     from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz, digits_load, synth_page
     from recognition.models import Document, DocumentStatus, Field
     from recognition.services.documents import Upload, document_create
@@ -144,9 +144,7 @@ def main() -> int:
             "comb_boxes_per_page": round(boxes / len(created), 1),
             "wall_seconds": round(wall, 2),
             "pages_per_minute": round(len(created) / wall * 60, 1),
-            "page_latency_s": {
-                k: round(v, 3) if isinstance(v, float) else v for k, v in summary(latencies).items()
-            },
+            "page_latency_s": rounded(summary(latencies), 3),
         }
     )
     return 0 if failed == 0 else 1

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2
 
-from bench._common import emit, summary
+from bench._common import emit, rounded, summary
 from forms_ocr import segment_page
 from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz, digits_load, synth_page
 
@@ -101,14 +101,8 @@ def main() -> int:
             "boxes_iou_at_least_0_9": round(counts["boxes_iou90"] / counts["boxes"], 4),
             "empty_decisions_right": round(counts["empty_right"] / counts["boxes"], 4),
             "string_recall": round(counts["strings_found"] / max(1, counts["strings"]), 4),
-            "skew_error_deg": {
-                k: round(v, 3) if isinstance(v, float) else v
-                for k, v in summary(skew_errors).items()
-            },
-            "ms_per_page_one_core": {
-                k: round(v, 1) if isinstance(v, float) else v
-                for k, v in summary(milliseconds).items()
-            },
+            "skew_error_deg": rounded(summary(skew_errors), 3),
+            "ms_per_page_one_core": rounded(summary(milliseconds), 1),
             "counts": counts,
         }
     )

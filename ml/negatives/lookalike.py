@@ -16,7 +16,7 @@ class is for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -76,14 +76,7 @@ class LookalikeFilter:
         """(kept, dropped): the negatives without their look-alikes, and the look-alikes
         (``dropped.kind_counts()`` says how many of each kind)."""
         drop = self.lookalike_mask(negatives)
-
-        def part(mask: np.ndarray) -> NegativeSet:
-            return NegativeSet(
-                negatives.images[mask],
-                negatives.kinds[mask],
-                negatives.kind_names,
-                negatives.split,
-                negatives.seed,
-            )
-
-        return part(~drop), part(drop)
+        return tuple(
+            replace(negatives, images=negatives.images[mask], kinds=negatives.kinds[mask])
+            for mask in (~drop, drop)
+        )

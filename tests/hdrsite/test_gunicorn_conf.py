@@ -27,15 +27,8 @@ def _body_over_socket(payload: bytes, trailing: bytes = b"") -> tuple[body.Body,
     return body.Body(body.LengthReader(unreader, len(payload))), unreader
 
 
-def _read_pattern(reader: body.Body, sizes: list[int | None]) -> list[bytes]:
-    return [reader.read(size) for size in sizes]
-
-
-@pytest.fixture
-def stock_read(monkeypatch):
-    """gunicorn's own Body.read, captured before the fix replaces it."""
-    monkeypatch.setattr(body.Body, "read", gunicorn_conf.read_in_blocks)
-    return gunicorn_conf.STOCK_BODY_READ
+def _read_pattern(read, reader: body.Body, sizes: list[int | None]) -> list[bytes]:
+    return [read(reader, size) for size in sizes]
 
 
 def test_the_installed_gunicorn_gets_the_fix():
@@ -55,14 +48,13 @@ def test_the_installed_gunicorn_gets_the_fix():
         [0, 5, 0, 600_000],
     ],
 )
-def test_read_in_blocks_returns_what_gunicorn_reads(stock_read, sizes):
+def test_read_in_blocks_returns_what_gunicorn_reads(sizes):
     payload = hashlib.sha256(b"seed").digest() * (600_000 // 32)  # 600,000 bytes, not repetitive
     fixed, _ = _body_over_socket(payload)
     stock, _ = _body_over_socket(payload)
 
-    got_fixed = _read_pattern(fixed, sizes)
-    body.Body.read = stock_read
-    got_stock = _read_pattern(stock, sizes)
+    got_fixed = _read_pattern(gunicorn_conf.read_in_blocks, fixed, sizes)
+    got_stock = _read_pattern(gunicorn_conf.STOCK_BODY_READ, stock, sizes)
 
     assert got_fixed == got_stock
     assert b"".join(got_fixed) == payload[: sum(len(piece) for piece in got_fixed)]
