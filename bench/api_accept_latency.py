@@ -27,27 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2
 import numpy as np
 
-from bench._common import emit, rounded, summary
+from bench._common import emit, process_tree_cpu_seconds, rounded, summary
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def process_tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live children (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            with open(f"/proc/{current}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{current}/task/{current}/children") as handle:
-                pending.extend(int(child) for child in handle.read().split())
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def scan_png() -> bytes:
