@@ -5,8 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from forms_ocr.reading import PNG_SIGNATURE
-
 # zlib level 1, run-length matching only, the "sub" row filter for every row. Measured on
 # generated 300 DPI A4 pages against plain level 1 (the adaptive filter and full matching):
 # a noisy scan 4.6 MB written in 99 ms and read in 55 ms instead of 4.9 MB, 295 ms and 119 ms;
@@ -33,17 +31,3 @@ def grey_image_load(stored_file, *, what: str) -> np.ndarray:
     if image is None:
         raise ValueError(f"{what}: stored image cannot be decoded")
     return image
-
-
-def png_is_grey8(data: bytes) -> bool:
-    """Whether ``data`` is a PNG of 8-bit grey pixels without transparency, i.e. a file that
-    decodes to exactly the (H, W) uint8 page read from it, so it can be stored as the page
-    as it is instead of being encoded again (IHDR: bit depth 8, colour type 0)."""
-    return (
-        len(data) > 33
-        and data[:8] == PNG_SIGNATURE
-        and data[12:16] == b"IHDR"
-        and data[24] == 8
-        and data[25] == 0
-        and b"tRNS" not in data[33 : data.find(b"IDAT")]
-    )

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from forms_ocr import segment_page
 from forms_ocr.errors import UnreadableFileError
-from forms_ocr.reading import pages_read
+from forms_ocr.reading import pages_read, png_is_grey8
 from forms_ocr.template import RegistrationError
 from recognition.models import (
     Document,
@@ -38,7 +38,7 @@ from recognition.reading import (
 )
 from recognition.services.batches import batch_complete_if_settled
 from recognition.services.documents import document_fail
-from recognition.services.images import grey_image_load, png_bytes, png_is_grey8
+from recognition.services.images import grey_image_load, png_bytes
 from recognition.services.routing import (
     candidates_for,
     characters_for_value,

@@ -104,3 +104,43 @@ def test_unreadable_files_raise_a_specific_error_with_a_reason(data, kwargs, err
         pages_read(data, **kwargs)
 
     assert raised.value.reason
+
+
+def _noise_png(seed: int = 0) -> tuple[np.ndarray, bytes]:
+    image = np.random.default_rng(seed).integers(0, 256, (300, 200), dtype=np.uint8)
+    return image, cv2.imencode(".png", image)[1].tobytes()
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "P", "I;16"])
+def test_a_png_reads_to_the_same_grey_page_whichever_decoder_takes_it(mode):
+    """8-bit grey PNGs go through OpenCV, every other PNG through Pillow: the page is the same
+    grey levels either way (an opaque alpha changes nothing, 16-bit levels scale back)."""
+    image, _ = _noise_png()
+    if mode == "I;16":
+        source = Image.fromarray(image.astype(np.uint16) * 257)
+    else:
+        source = Image.fromarray(image).convert(mode)
+    buffer = io.BytesIO()
+    source.save(buffer, format="PNG")
+
+    page = pages_read(buffer.getvalue())[0].image
+
+    expected = image if mode in ("L", "LA", "I;16") else np.array(source.convert("L"))
+    assert page.dtype == np.uint8
+    assert np.array_equal(page, expected)
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncated in the pixels", "pixel data changed"], ids=["truncated", "bad-crc"]
+)
+def test_a_damaged_grey_png_is_refused_not_half_read(damage):
+    _, data = _noise_png()
+    if damage == "truncated in the pixels":
+        data = data[: len(data) // 2]
+    else:
+        flipped = bytearray(data)
+        flipped[data.find(b"IDAT") + 100] ^= 0xFF
+        data = bytes(flipped)
+
+    with pytest.raises(CorruptFileError, match="damaged"):
+        pages_read(data)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from forms_ocr.reading import png_is_grey8
 from recognition.models import Page
 from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
-from recognition.services.images import png_is_grey8
 from tests.factories import UserFactory
 
 
