@@ -23,8 +23,13 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 class PipelineTask(Task):
-    """Records the failure on the document once a task has given up."""
+    """Records the failure on the document once a task has given up.
 
+    Results are not stored: every step writes what it did to the database, and nothing reads a
+    task result. Storing them cost two result-backend writes per task (started, then done).
+    """
+
+    ignore_result = True
     autoretry_for = TRANSIENT
     retry_backoff = 2
     retry_backoff_max = 300
@@ -61,6 +66,7 @@ def page_recognize(page_id: str) -> str | None:
 
 @shared_task(
     name="hdr.batch_webhook_deliver",
+    ignore_result=True,
     autoretry_for=(WebhookDeliveryError, *TRANSIENT),
     retry_backoff=5,
     retry_backoff_max=600,
