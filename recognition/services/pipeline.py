@@ -55,8 +55,12 @@ SETTLED = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAIL
 
 
 def _enqueue(task_name: str, *ids) -> None:
+    """Send the next step once this transaction commits. A broker that is down then does not
+    fail the step that has just succeeded: the message is lost (logged), the document stays
+    in processing, and the reaper sends it through the pipeline again (every step is
+    idempotent)."""
     args = [str(i) for i in ids]
-    transaction.on_commit(lambda: current_app.send_task(task_name, args=args))
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=args), robust=True)
 
 
 def document_ingest(*, document_id) -> list[int]:
