@@ -43,7 +43,7 @@ web: $(STAMP)
 	$(BIN)/gunicorn -c python:hdrsite.gunicorn_conf hdrsite.wsgi --bind 127.0.0.1:$${PORT:-8000}
 
 worker: $(STAMP)
-	$(BIN)/celery -A worker worker --queues cpu,gpu --loglevel INFO
+	$(BIN)/celery -A worker worker --queues cpu,gpu --prefetch-multiplier $${HDR_WORKER_PREFETCH:-4} --loglevel INFO
 
 beat: $(STAMP)
 	$(BIN)/celery -A worker beat --loglevel INFO

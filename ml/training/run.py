@@ -151,12 +151,13 @@ def train_digits(
         model_args["num_classes"] = config.num_classes
     validation_negatives = None
     lookalikes = None
-    if config.negatives_fraction > 0 and config.negatives_lookalike_threshold:
-        from ml.negatives.lookalike import LookalikeFilter
-
-        lookalikes = LookalikeFilter(threshold=config.negatives_lookalike_threshold)
     if config.negatives_fraction > 0:
         from ml.negatives import negatives_heldout
+
+        if config.negatives_lookalike_threshold:
+            from ml.negatives.lookalike import LookalikeFilter
+
+            lookalikes = LookalikeFilter(threshold=config.negatives_lookalike_threshold)
 
         held = negatives_heldout(
             "validation",

@@ -9,7 +9,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError
 from recognition.models import Batch, Document, DocumentStatus, Template
 from recognition.services.batches import batch_complete_if_settled, callback_url_check
+from recognition.services.tasks import task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,7 @@ def document_enqueue(document: Document) -> None:
 
     The document is stored before this runs: if the broker is down, the failure is logged and
     the upload still succeeds; the reaper sends documents left queued to ingest later."""
-    document_id = str(document.id)
-    transaction.on_commit(
-        lambda: current_app.send_task("hdr.document_ingest", args=[document_id]), robust=True
-    )
+    task_send_on_commit("hdr.document_ingest", document.id)
 
 
 def template_resolve(value) -> Template | None:

@@ -11,7 +11,6 @@ import logging
 from datetime import timedelta
 
 import numpy as np
-from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -46,21 +45,13 @@ from recognition.services.routing import (
     field_threshold,
     threshold_for,
 )
+from recognition.services.tasks import task_send_on_commit
 from recognition.services.templates import template_fields_match, template_page_segment
 from recognition.validation import repair, sum_check
 
 logger = logging.getLogger(__name__)
 
 SETTLED = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
-
-
-def _enqueue(task_name: str, *ids) -> None:
-    """Send the next step once this transaction commits. A broker that is down then does not
-    fail the step that has just succeeded: the message is lost (logged), the document stays
-    in processing, and the reaper sends it through the pipeline again (every step is
-    idempotent)."""
-    args = [str(i) for i in ids]
-    transaction.on_commit(lambda: current_app.send_task(task_name, args=args), robust=True)
 
 
 def document_ingest(*, document_id) -> list[int]:
@@ -110,7 +101,7 @@ def document_ingest(*, document_id) -> list[int]:
         Document.objects.filter(pk=document.pk).update(page_count=len(page_ids))
         if len(page_ids) > 1:
             for page_id in page_ids:
-                _enqueue("hdr.page_segment", page_id)
+                task_send_on_commit("hdr.page_segment", page_id)
     if len(page_ids) == 1:
         page_segment(page_id=page_ids[0], image=pages[0].image)
     return page_ids
@@ -213,7 +204,7 @@ def page_segment(*, page_id: int, image: np.ndarray | None = None) -> int:
         page.segmented_at = timezone.now()
         page.recognized_at = None
         page.save()
-        _enqueue("hdr.page_recognize", page.pk)
+        task_send_on_commit("hdr.page_recognize", page.pk)
     return len(result.fields)
 
 
@@ -412,7 +403,7 @@ def documents_reap_stuck(
             if Document.objects.filter(
                 pk=document_id, status=DocumentStatus.QUEUED, updated_at__lt=queued_cutoff
             ).update(updated_at=timezone.now()):
-                _enqueue("hdr.document_ingest", document_id)
+                task_send_on_commit("hdr.document_ingest", document_id)
                 requeued += 1
     stuck = Document.objects.filter(
         status=DocumentStatus.PROCESSING, processing_started_at__lt=cutoff
@@ -430,7 +421,7 @@ def documents_reap_stuck(
                 pk=document_id, status=DocumentStatus.PROCESSING, processing_started_at__lt=cutoff
             ).update(status=DocumentStatus.QUEUED, updated_at=timezone.now())
             if updated:
-                _enqueue("hdr.document_ingest", document_id)
+                task_send_on_commit("hdr.document_ingest", document_id)
                 requeued += 1
     if requeued or failed:
         logger.warning("reaper: %d documents re-queued, %d failed", requeued, failed)

@@ -36,7 +36,7 @@ def _run_pipeline(document_id) -> None:
 def _queued(monkeypatch) -> list[str]:
     """The names of the tasks the pipeline steps queue from now on (instead of sending them)."""
     names: list[str] = []
-    monkeypatch.setattr(pipeline, "_enqueue", lambda name, *ids: names.append(name))
+    monkeypatch.setattr(pipeline, "task_send_on_commit", lambda name, *ids: names.append(name))
     return names
 
 

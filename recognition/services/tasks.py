@@ -1,0 +1,17 @@
+"""Handing work to the Celery workers from inside a service's transaction."""
+
+from __future__ import annotations
+
+from celery import current_app
+from django.db import transaction
+
+
+def task_send_on_commit(task_name: str, *args) -> None:
+    """Send `task_name` with `args` (as strings) once the current transaction commits.
+
+    The rows the task needs are committed before it is sent, so a task never sees rows that are
+    not there. A broker that is down does not undo or fail the work that has just committed: the
+    failure is logged and the message is lost, and the reaper sends documents left queued or
+    stuck in processing through the pipeline again (every step is idempotent)."""
+    args = [str(arg) for arg in args]
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=args), robust=True)
