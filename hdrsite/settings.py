@@ -268,6 +268,7 @@ CELERY_TASK_ROUTES = {
     "hdr.page_recognize": {"queue": "gpu"},
     "hdr.documents_reap_stuck": {"queue": "cpu"},
     "hdr.batch_webhook_deliver": {"queue": "cpu"},
+    "hdr.batches_sweep": {"queue": "cpu"},
     "hdr.retrain": {"queue": "gpu"},
     "hdr.retrain_due": {"queue": "cpu"},
 }
@@ -285,6 +286,8 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "documents-reap-stuck": {"task": "hdr.documents_reap_stuck", "schedule": 300},
+    # Batch events and webhooks that a crash or a broker outage cost (recognition.services.batches).
+    "batches-sweep": {"task": "hdr.batches_sweep", "schedule": 300},
     # Nightly; edit the time in the admin (Periodic tasks). It only starts a job when enough new
     # reviewed samples arrived (Learning settings).
     "retrain-due": {"task": "hdr.retrain_due", "schedule": crontab(hour=2, minute=0)},

@@ -55,6 +55,8 @@ def live_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterato
         DATABASE_URL=database_url,
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+        # The tests' webhook receivers listen on loopback.
+        HDR_WEBHOOK_ALLOW_PRIVATE="true",
     )
     hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"

@@ -42,6 +42,10 @@ class Batch(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     done_webhook_delivered_at = models.DateTimeField(null=True, blank=True)
     webhook_delivered_at = models.DateTimeField(null=True, blank=True)
+    # The last delivery attempt of each event (or its re-send by the sweep): an event reached
+    # long ago with no attempt since is a webhook whose message was lost.
+    webhook_attempted_at = models.DateTimeField(null=True, blank=True)
+    done_webhook_attempted_at = models.DateTimeField(null=True, blank=True)
     webhook_attempts = models.PositiveIntegerField(default=0)
     webhook_error = models.TextField(blank=True)
 

@@ -18,15 +18,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from recognition.errors import ApplicationError
-from recognition.models import Batch
+from recognition.models import Batch, Document, DocumentStatus
 from recognition.selectors.documents import batch_progress
+from recognition.services.tasks import task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +70,41 @@ def webhook_signature(body: bytes, *, timestamp: str) -> str:
 @dataclass(frozen=True)
 class BatchEvent:
     """A point in a batch's life: when `progress_key` of `batch_progress` turns true, `reached`
-    is stamped once and the webhook `name` is queued; `delivered` records its delivery."""
+    is stamped once and the webhook `name` is queued; `attempted` records its last delivery
+    attempt and `delivered` its delivery. `open_statuses` are the document statuses that keep a
+    batch from reaching it."""
 
     name: str
     progress_key: str
     reached: str
+    attempted: str
     delivered: str
+    open_statuses: tuple[str, ...]
 
 
 # In order: a batch is done only after it is complete.
 BATCH_EVENTS = (
-    BatchEvent("batch.completed", "complete", "completed_at", "webhook_delivered_at"),
-    BatchEvent("batch.done", "final", "done_at", "done_webhook_delivered_at"),
+    BatchEvent(
+        "batch.completed",
+        "complete",
+        "completed_at",
+        "webhook_attempted_at",
+        "webhook_delivered_at",
+        (DocumentStatus.QUEUED, DocumentStatus.PROCESSING),
+    ),
+    BatchEvent(
+        "batch.done",
+        "final",
+        "done_at",
+        "done_webhook_attempted_at",
+        "done_webhook_delivered_at",
+        (DocumentStatus.QUEUED, DocumentStatus.PROCESSING, DocumentStatus.NEEDS_REVIEW),
+    ),
 )
+
+# How long the sweep keeps sending a webhook that was never delivered: after that, the receiver
+# is taken to be gone for good, and `webhook_error` says why the last attempt failed.
+WEBHOOK_GIVE_UP_AFTER = timedelta(days=3)
 
 
 def _batch_event_if_reached(batch_id, event: BatchEvent) -> bool:
@@ -96,10 +120,9 @@ def _batch_event_if_reached(batch_id, event: BatchEvent) -> bool:
         setattr(batch, event.reached, timezone.now())
         batch.save(update_fields=[event.reached])
         if batch.callback_url:
-            batch_key, name = str(batch.pk), event.name
-            transaction.on_commit(
-                lambda: current_app.send_task("hdr.batch_webhook_deliver", args=[batch_key, name])
-            )
+            # Robust: a broker that is down must not undo the stamp nor fail the step that
+            # settled the last document; the sweep sends a webhook whose message was lost.
+            task_send_on_commit("hdr.batch_webhook_deliver", batch.pk, event.name)
     return True
 
 
@@ -161,7 +184,9 @@ def batch_webhook_deliver(*, batch_id, event: str = "batch.completed") -> None:
             "X-Hdr-Signature": f"sha256={webhook_signature(body, timestamp=timestamp)}",
         },
     )
-    Batch.objects.filter(pk=batch.pk).update(webhook_attempts=batch.webhook_attempts + 1)
+    Batch.objects.filter(pk=batch.pk).update(
+        webhook_attempts=F("webhook_attempts") + 1, **{known[event].attempted: timezone.now()}
+    )
     try:
         with urllib.request.urlopen(request, timeout=settings.HDR_WEBHOOK_TIMEOUT_S) as response:
             status = response.status
@@ -175,3 +200,55 @@ def batch_webhook_deliver(*, batch_id, event: str = "batch.completed") -> None:
         raise WebhookDeliveryError(f"webhook to {batch.callback_url} answered {status}")
     Batch.objects.filter(pk=batch.pk).update(**{delivered_field: timezone.now()}, webhook_error="")
     logger.info("batch %s webhook %s delivered", batch.pk, event)
+
+
+def batches_sweep(*, older_than: timedelta) -> dict[str, int]:
+    """Catch up on batch events and webhooks that a crash or a broker outage cost.
+
+    - A batch whose documents all settled without the batch being stamped (a worker killed
+      between the document's commit and the batch's, a database error in between) reaches its
+      event now; stamping is idempotent under the batch's row lock.
+    - A webhook reached more than `older_than` ago, never delivered, and not attempted in the
+      last `older_than` (its message was lost, or its retries ran out) is sent again, for up to
+      WEBHOOK_GIVE_UP_AFTER after the event. Receivers get each event at least once.
+    """
+    reached = resent = 0
+    for event in BATCH_EVENTS:
+        earlier = BATCH_EVENTS[: BATCH_EVENTS.index(event)]
+        still_open = Document.objects.filter(batch=OuterRef("pk"), status__in=event.open_statuses)
+        due = Batch.objects.filter(
+            Exists(Document.objects.filter(batch=OuterRef("pk"))),
+            ~Exists(still_open),
+            **{f"{event.reached}__isnull": True},
+            **{f"{e.reached}__isnull": False for e in earlier},
+        )
+        for batch_id in due.values_list("pk", flat=True):
+            reached += _batch_event_if_reached(batch_id, event)
+
+    now = timezone.now()
+    for event in BATCH_EVENTS:
+        lost = (
+            Batch.objects.exclude(callback_url="")
+            .filter(
+                **{
+                    f"{event.reached}__lt": now - older_than,
+                    f"{event.reached}__gte": now - WEBHOOK_GIVE_UP_AFTER,
+                    f"{event.delivered}__isnull": True,
+                }
+            )
+            .filter(
+                Q(**{f"{event.attempted}__isnull": True})
+                | Q(**{f"{event.attempted}__lt": now - older_than})
+            )
+        )
+        for batch_id in lost.values_list("pk", flat=True):
+            with transaction.atomic():
+                # Stamping the attempt keeps the next sweep from sending it again too soon.
+                Batch.objects.filter(pk=batch_id).update(**{event.attempted: now})
+                task_send_on_commit("hdr.batch_webhook_deliver", batch_id, event.name)
+            resent += 1
+    if reached or resent:
+        logger.warning(
+            "batch sweep: %d events reached late, %d webhooks sent again", reached, resent
+        )
+    return {"reached": reached, "resent": resent}

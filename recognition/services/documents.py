@@ -223,13 +223,21 @@ def batch_create(
     return batch
 
 
-@transaction.atomic
-def document_fail(*, document_id, reason: str) -> None:
-    """Record why a document cannot be read; it stays failed until someone uploads it again."""
-    Document.objects.filter(pk=document_id).update(
-        status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
-    )
+def document_fail(*, document_id, reason: str) -> bool:
+    """Record why a document cannot be read; it stays failed until someone uploads it again.
+
+    Only a document still queued or processing can fail. A failure reported after the document
+    settled (a task that raised after its step committed, say) leaves its status, results and
+    first failure reason as they are. Returns whether the document failed now."""
+    with transaction.atomic():
+        failed = Document.objects.filter(
+            pk=document_id, status__in=(DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+        ).update(status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
+    if not failed:
+        logger.warning("document %s already settled; not failed for: %s", document_id, reason)
+        return False
     logger.warning("document %s failed: %s", document_id, reason)
     batch_id = Document.objects.filter(pk=document_id).values_list("batch_id", flat=True).first()
     if batch_id:
         batch_complete_if_settled(batch_id=batch_id)
+    return True

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
+import json
 import time
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -15,6 +19,8 @@ from rest_framework.test import APIClient
 from forms_ocr.synth import digits_from_npz, synth_page
 from recognition.services.users import demo_users_ensure
 from tests.e2e.conftest import sign_in
+from tests.support.processes import wait_until
+from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +143,59 @@ def test_browser_upload_shows_the_read_values(
     values = phone_page.locator("table.fields td.value").all_inner_texts()
     assert any(v.strip().isdigit() for v in values)
     assert phone_page.locator("svg rect.box").count() >= 5
+
+
+def _event(receiver: Receiver, name: str) -> tuple[dict, bytes] | None:
+    """The first webhook request of event `name` the receiver got."""
+    for headers, body in receiver.requests:
+        if headers.get("X-Hdr-Event") == name:
+            return headers, body
+    return None
+
+
+def test_a_batch_with_a_zip_is_read_and_its_signed_webhook_reaches_the_receiver(
+    live_worker, clerk_api, settings
+):
+    settings.HDR_WEBHOOK_ALLOW_PRIVATE = True  # the receiver listens on loopback
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("scans/a.png", _form_png(31))
+        zipped.writestr("scans/b.png", _form_png(32))
+    receiver = Receiver()
+    try:
+        accepted = clerk_api.post(
+            "/api/v1/batches/",
+            {
+                "files": [
+                    SimpleUploadedFile("c.png", _form_png(33)),
+                    SimpleUploadedFile("scans.zip", archive.getvalue()),
+                ],
+                "callback_url": receiver.url,
+            },
+            format="multipart",
+        )
+        assert accepted.status_code == 202, accepted.content
+        batch_id = accepted.json()["id"]
+        headers, body = wait_until(lambda: _event(receiver, "batch.completed"), timeout=180)
+    finally:
+        receiver.close()
+
+    expected = hmac.new(
+        settings.HDR_WEBHOOK_SECRET.encode(),
+        headers["X-Hdr-Timestamp"].encode() + b"." + body,
+        hashlib.sha256,
+    ).hexdigest()
+    assert headers["X-Hdr-Signature"] == f"sha256={expected}"
+    payload = json.loads(body)
+    assert payload["batch"] == batch_id
+    assert sorted(d["original_name"] for d in payload["documents"]) == [
+        "c.png",
+        "scans.zip:a.png",
+        "scans.zip:b.png",
+    ]
+    assert {d["status"] for d in payload["documents"]} <= {"done", "needs_review"}
+    progress = clerk_api.get(f"/api/v1/batches/{batch_id}/").json()["progress"]
+    assert progress["complete"] is True and progress["total"] == 3
+    export = clerk_api.get(f"/api/v1/batches/{batch_id}/export?format=csv")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert len({r["document_id"] for r in rows}) == 3

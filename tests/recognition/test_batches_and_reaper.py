@@ -1,53 +1,30 @@
-"""Batch completion fires one signed webhook (retried until received); stuck documents are reaped."""
+"""Batch completion fires one signed webhook (retried until received, sent again when its message
+was lost); stuck documents are reaped; a settled document never fails afterwards."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from recognition.models import Batch, Document, DocumentStatus
+from recognition.services import tasks
 from recognition.services.batches import (
     WebhookDeliveryError,
     batch_complete_if_settled,
     batch_webhook_deliver,
+    batches_sweep,
 )
-from recognition.services.pipeline import documents_reap_stuck
-from tests.factories import DocumentFactory, UserFactory, png_bytes
-
-
-class Receiver:
-    """A local HTTP endpoint that records what it receives and answers with `status`."""
-
-    def __init__(self, status: int = 200):
-        self.status = status
-        self.requests: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+from recognition.services.documents import document_fail
+from recognition.services.pipeline import documents_reap_stuck, pipeline_failure_record
+from tests.factories import DocumentFactory, PageFactory, UserFactory, png_bytes
+from tests.support.webhooks import Receiver
 
 
 @pytest.fixture
@@ -130,6 +107,136 @@ def test_webhook_to_a_private_address_is_refused_at_delivery(db, receiver, setti
     assert receiver.requests == []
     assert batch.webhook_delivered_at is None
     assert "private or local address" in batch.webhook_error
+
+
+class Broker:
+    """Stands in for the Celery app's send_task: records what is sent, or raises as a broker
+    that is down does."""
+
+    def __init__(self):
+        self.down = False
+        self.sent: list[tuple[str, list]] = []
+
+    def send_task(self, name, args):
+        if self.down:
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        self.sent.append((name, args))
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    broker = Broker()
+    monkeypatch.setattr(tasks, "current_app", broker)
+    return broker
+
+
+def test_a_broker_down_when_the_last_document_fails_loses_neither_the_failure_nor_the_webhook(
+    db, broker, django_capture_on_commit_callbacks
+):
+    batch = _batch_with([DocumentStatus.DONE], callback_url="http://hooks.example/h")
+    last = DocumentFactory(owner=batch.owner, batch=batch, status=DocumentStatus.PROCESSING)
+    broker.down = True
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert document_fail(document_id=last.pk, reason="unreadable") is True
+
+    batch.refresh_from_db()
+    assert Document.objects.get(pk=last.pk).status == DocumentStatus.FAILED
+    assert batch.completed_at is not None and batch.done_at is not None
+    assert broker.sent == []
+
+    broker.down = False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batches_sweep(older_than=timedelta(0)) == {"reached": 0, "resent": 2}
+        assert batches_sweep(older_than=timedelta(minutes=30)) == {"reached": 0, "resent": 0}
+
+    assert sorted(broker.sent) == [
+        ("hdr.batch_webhook_deliver", [str(batch.pk), "batch.completed"]),
+        ("hdr.batch_webhook_deliver", [str(batch.pk), "batch.done"]),
+    ]
+
+
+def test_the_sweep_reaches_batch_events_that_a_crash_skipped(
+    db, broker, django_capture_on_commit_callbacks
+):
+    # Documents settled, but the worker died before the batch was stamped.
+    settled = _batch_with([DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW], "http://h.example/")
+    open_batch = _batch_with([DocumentStatus.DONE, DocumentStatus.PROCESSING], "http://h.example/")
+    reviewed = _batch_with([DocumentStatus.DONE, DocumentStatus.FAILED])
+    Batch.objects.filter(pk=reviewed.pk).update(completed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batches_sweep(older_than=timedelta(minutes=30)) == {"reached": 2, "resent": 0}
+        assert batches_sweep(older_than=timedelta(minutes=30)) == {"reached": 0, "resent": 0}
+
+    stamps = {
+        b.pk: (b.completed_at is not None, b.done_at is not None) for b in Batch.objects.all()
+    }
+    assert stamps[settled.pk] == (True, False)  # one document still waits for review
+    assert stamps[open_batch.pk] == (False, False)
+    assert stamps[reviewed.pk] == (True, True)
+    assert broker.sent == [("hdr.batch_webhook_deliver", [str(settled.pk), "batch.completed"])]
+
+
+def test_the_sweep_leaves_webhooks_being_retried_delivered_or_given_up(
+    db, broker, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    url = "http://hooks.example/h"
+    retrying = _batch_with([DocumentStatus.NEEDS_REVIEW], url)
+    delivered = _batch_with([DocumentStatus.NEEDS_REVIEW], url)
+    given_up = _batch_with([DocumentStatus.NEEDS_REVIEW], url)
+    stalled = _batch_with([DocumentStatus.NEEDS_REVIEW], url)
+    an_hour_ago = now - timedelta(hours=1)
+    Batch.objects.update(completed_at=an_hour_ago)
+    Batch.objects.filter(pk=retrying.pk).update(webhook_attempted_at=now - timedelta(minutes=5))
+    Batch.objects.filter(pk=delivered.pk).update(webhook_delivered_at=an_hour_ago)
+    Batch.objects.filter(pk=given_up.pk).update(completed_at=now - timedelta(days=4))
+    Batch.objects.filter(pk=stalled.pk).update(webhook_attempted_at=an_hour_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batches_sweep(older_than=timedelta(minutes=30)) == {"reached": 0, "resent": 1}
+
+    assert broker.sent == [("hdr.batch_webhook_deliver", [str(stalled.pk), "batch.completed"])]
+
+
+def test_a_delivery_attempt_is_stamped_on_its_event(db, receiver):
+    receiver.status = 503
+    batch = _batch_with([DocumentStatus.DONE], callback_url=receiver.url)
+    batch_complete_if_settled(batch_id=batch.pk)
+
+    with pytest.raises(WebhookDeliveryError):
+        batch_webhook_deliver(batch_id=batch.pk, event="batch.done")
+
+    batch.refresh_from_db()
+    assert batch.done_webhook_attempted_at is not None and batch.webhook_attempted_at is None
+    assert batch.webhook_attempts == 1
+
+
+@pytest.mark.parametrize(
+    "status", [DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED]
+)
+def test_a_failure_reported_after_the_document_settled_changes_nothing(db, status):
+    document = DocumentFactory(status=status, error="first reason" if status == "failed" else "")
+    page = PageFactory(document=document)
+
+    pipeline_failure_record(
+        task_name="hdr.page_recognize", object_id=page.pk, reason="internal error: broker down"
+    )
+
+    document.refresh_from_db()
+    assert document.status == status
+    assert document.error == ("first reason" if status == "failed" else "")
+
+
+def test_a_failure_of_a_document_in_progress_is_recorded(db):
+    document = DocumentFactory(status=DocumentStatus.PROCESSING)
+
+    assert document_fail(document_id=document.pk, reason="page 1 is blank") is True
+
+    document.refresh_from_db()
+    assert (document.status, document.error) == (DocumentStatus.FAILED, "page 1 is blank")
+    assert document.finished_at is not None
 
 
 def test_reaper_requeues_stuck_documents_and_fails_them_after_three_attempts(

@@ -154,11 +154,8 @@ def test_correction_is_final_audited_and_settles_the_document_and_batch(
     batch.refresh_from_db()
     assert document.status == DocumentStatus.DONE
     assert batch.done_at is not None
-    # The batch.done webhook is queued (beside the training samples of the corrected field).
-    assert [c.__qualname__.split(".")[0] for c in callbacks] == [
-        "_settle",
-        "_batch_event_if_reached",
-    ]
+    # The batch.done webhook is sent on commit (after the training samples of the corrected field).
+    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["_settle", "task_send_on_commit"]
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,8 @@ def fault_worker_start(tmp_path: Path, name: str):
         DATABASE_URL=subprocess_database_url(),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+        # The tests' webhook receivers listen on loopback.
+        HDR_WEBHOOK_ALLOW_PRIVATE="true",
         # Redis: a message whose worker died is delivered again after 3 s, not an hour.
         HDR_BROKER_VISIBILITY_TIMEOUT_S="3",
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from recognition.services.batches import batches_sweep
 from recognition.services.maintenance import sessions_clear_expired
 from recognition.services.pipeline import documents_reap_stuck
 
@@ -38,3 +39,8 @@ def clear_expired_sessions() -> None:
 @shared_task(name="hdr.documents_reap_stuck")
 def reap_stuck_documents() -> dict:
     return documents_reap_stuck(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
+
+
+@shared_task(name="hdr.batches_sweep")
+def sweep_batches() -> dict:
+    return batches_sweep(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
