@@ -69,3 +69,14 @@ def live_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterato
         yield {"hostname": hostname, "pid": proc.pid, "log": log_path}
     finally:
         worker_stop(proc)
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """The services' broker, recording what they send; `broker.down = True` makes it refuse."""
+    from recognition.services import tasks
+    from tests.support.broker import Broker
+
+    broker = Broker()
+    monkeypatch.setattr(tasks, "current_app", broker)
+    return broker

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -35,6 +34,7 @@ from recognition.services.model_versions import (
     model_version_onnx_path,
 )
 from recognition.services.samples import samples_load
+from recognition.services.tasks import task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +76,8 @@ def retraining_request(*, kind: str, user=None, trigger: str = "admin") -> Retra
             base_version=base,
             config={"epochs": learning.epochs, "correction_weight": learning.correction_weight},
         )
-        job_id = job.pk
-        transaction.on_commit(lambda: current_app.send_task("hdr.retrain", args=[job_id]))
+        # Robust: a broker that is down must not turn a committed job into an error page.
+        task_send_on_commit("hdr.retrain", job.pk)
     return job
 
 

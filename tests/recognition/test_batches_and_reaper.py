@@ -11,10 +11,8 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from recognition.models import Batch, Document, DocumentStatus
-from recognition.services import tasks
 from recognition.services.batches import (
     WebhookDeliveryError,
     batch_complete_if_settled,
@@ -107,27 +105,6 @@ def test_webhook_to_a_private_address_is_refused_at_delivery(db, receiver, setti
     assert receiver.requests == []
     assert batch.webhook_delivered_at is None
     assert "private or local address" in batch.webhook_error
-
-
-class Broker:
-    """Stands in for the Celery app's send_task: records what is sent, or raises as a broker
-    that is down does."""
-
-    def __init__(self):
-        self.down = False
-        self.sent: list[tuple[str, list]] = []
-
-    def send_task(self, name, args):
-        if self.down:
-            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        self.sent.append((name, args))
-
-
-@pytest.fixture
-def broker(monkeypatch):
-    broker = Broker()
-    monkeypatch.setattr(tasks, "current_app", broker)
-    return broker
 
 
 def test_a_broker_down_when_the_last_document_fails_loses_neither_the_failure_nor_the_webhook(

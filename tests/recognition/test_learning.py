@@ -201,6 +201,23 @@ def test_workers_switch_to_the_newly_active_version_without_a_restart(base_versi
     assert str(second.recognizer.onnx_path) == str(other_path)
 
 
+def test_a_job_requested_while_the_broker_is_down_is_kept_and_can_be_cancelled(
+    base_version, mnist, broker, django_capture_on_commit_callbacks
+):
+    _samples(mnist, 10, holdout=False)
+    broker.down = True
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = retraining_request(kind="digits")
+
+    assert RetrainingJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
+    assert retraining_cancel(job_id=job.pk).status == JobStatus.CANCELLED
+    broker.down = False
+    with django_capture_on_commit_callbacks(execute=True):
+        again = retraining_request(kind="digits")
+    assert broker.sent == [("hdr.retrain", [str(again.pk)])]
+
+
 def test_cancel_stops_a_queued_job_at_once_and_a_running_one_at_its_next_epoch(
     base_version, mnist, monkeypatch
 ):
