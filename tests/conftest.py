@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import subprocess_database_url, worker_start, worker_stop
+from tests.support.processes import (
+    subprocess_database_url,
+    worker_env,
+    worker_start,
+    worker_stop,
+)
 
 # Variables that select a mode (or only make sense inside the test process); subprocesses that
 # must run like a fresh machine drop them.
@@ -44,20 +49,9 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
 def live_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
     """A real worker process on the configured broker (Redis in CI) and the test database."""
     from celery import current_app
-    from django.conf import settings
 
     with django_db_blocker.unblock():
-        database_url = subprocess_database_url()
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="hdrsite.settings_test",
-        HDR_VAR_DIR=str(settings.VAR_DIR),
-        DATABASE_URL=database_url,
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
-        # The tests' webhook receivers listen on loopback.
-        HDR_WEBHOOK_ALLOW_PRIVATE="true",
-    )
+        env = worker_env(subprocess_database_url())
     hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     proc = worker_start(env, hostname=hostname, log_path=log_path)

@@ -1,4 +1,6 @@
 from recognition.models.documents import (
+    FINAL_STATUSES,
+    SETTLED_STATUSES,
     Batch,
     Document,
     DocumentStatus,
@@ -13,6 +15,8 @@ from recognition.models.templates import Template, TemplateField, TemplateKind
 from recognition.models.training import JobStatus, LearningSettings, RetrainingJob, TrainingSample
 
 __all__ = [
+    "FINAL_STATUSES",
+    "SETTLED_STATUSES",
     "Batch",
     "Document",
     "DocumentStatus",

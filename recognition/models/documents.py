@@ -16,6 +16,12 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed"
 
 
+# The pipeline is done with a document (a person may still have to review it) ...
+SETTLED_STATUSES = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
+# ... and nothing will change it any more.
+FINAL_STATUSES = (DocumentStatus.DONE, DocumentStatus.FAILED)
+
+
 class FieldKind(models.TextChoices):
     DIGITS = "digits", "Comb boxes"
     STRING = "string", "Digit string"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from recognition.models import Batch, Document, DocumentStatus, Field, Page
+from recognition.models import (
+    FINAL_STATUSES,
+    SETTLED_STATUSES,
+    Batch,
+    Document,
+    DocumentStatus,
+    Field,
+    Page,
+)
 from recognition.roles import Role
 
 
@@ -55,11 +63,8 @@ def batch_progress(batch: Batch) -> dict:
         batch.documents.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
     total = sum(counts.values())
-    settled = sum(
-        counts.get(s, 0)
-        for s in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
-    )
-    final = counts.get(DocumentStatus.DONE, 0) + counts.get(DocumentStatus.FAILED, 0)
+    settled = sum(counts.get(s, 0) for s in SETTLED_STATUSES)
+    final = sum(counts.get(s, 0) for s in FINAL_STATUSES)
     return {
         "total": total,
         "by_status": {status: counts.get(status, 0) for status in DocumentStatus.values},

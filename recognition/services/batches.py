@@ -26,7 +26,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from recognition.errors import ApplicationError
-from recognition.models import Batch, Document, DocumentStatus
+from recognition.models import FINAL_STATUSES, SETTLED_STATUSES, Batch, Document
 from recognition.selectors.documents import batch_progress
 from recognition.services.tasks import task_send_on_commit
 
@@ -71,15 +71,15 @@ def webhook_signature(body: bytes, *, timestamp: str) -> str:
 class BatchEvent:
     """A point in a batch's life: when `progress_key` of `batch_progress` turns true, `reached`
     is stamped once and the webhook `name` is queued; `attempted` records its last delivery
-    attempt and `delivered` its delivery. `open_statuses` are the document statuses that keep a
-    batch from reaching it."""
+    attempt and `delivered` its delivery. The batch reaches it when every document has one of
+    `statuses` (what `progress_key` counts)."""
 
     name: str
     progress_key: str
     reached: str
     attempted: str
     delivered: str
-    open_statuses: tuple[str, ...]
+    statuses: tuple[str, ...]
 
 
 # In order: a batch is done only after it is complete.
@@ -90,7 +90,7 @@ BATCH_EVENTS = (
         "completed_at",
         "webhook_attempted_at",
         "webhook_delivered_at",
-        (DocumentStatus.QUEUED, DocumentStatus.PROCESSING),
+        SETTLED_STATUSES,
     ),
     BatchEvent(
         "batch.done",
@@ -98,7 +98,7 @@ BATCH_EVENTS = (
         "done_at",
         "done_webhook_attempted_at",
         "done_webhook_delivered_at",
-        (DocumentStatus.QUEUED, DocumentStatus.PROCESSING, DocumentStatus.NEEDS_REVIEW),
+        FINAL_STATUSES,
     ),
 )
 
@@ -215,7 +215,9 @@ def batches_sweep(*, older_than: timedelta) -> dict[str, int]:
     reached = resent = 0
     for event in BATCH_EVENTS:
         earlier = BATCH_EVENTS[: BATCH_EVENTS.index(event)]
-        still_open = Document.objects.filter(batch=OuterRef("pk"), status__in=event.open_statuses)
+        still_open = Document.objects.filter(batch=OuterRef("pk")).exclude(
+            status__in=event.statuses
+        )
         due = Batch.objects.filter(
             Exists(Document.objects.filter(batch=OuterRef("pk"))),
             ~Exists(still_open),

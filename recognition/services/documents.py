@@ -17,7 +17,7 @@ from django.utils import timezone
 from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError
-from recognition.models import Batch, Document, DocumentStatus, Template
+from recognition.models import SETTLED_STATUSES, Batch, Document, DocumentStatus, Template
 from recognition.services.batches import batch_complete_if_settled, callback_url_check
 from recognition.services.tasks import task_send_on_commit
 
@@ -230,9 +230,11 @@ def document_fail(*, document_id, reason: str) -> bool:
     settled (a task that raised after its step committed, say) leaves its status, results and
     first failure reason as they are. Returns whether the document failed now."""
     with transaction.atomic():
-        failed = Document.objects.filter(
-            pk=document_id, status__in=(DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
-        ).update(status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
+        failed = (
+            Document.objects.filter(pk=document_id)
+            .exclude(status__in=SETTLED_STATUSES)
+            .update(status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
+        )
     if not failed:
         logger.warning("document %s already settled; not failed for: %s", document_id, reason)
         return False

@@ -21,6 +21,7 @@ from forms_ocr.errors import UnreadableFileError
 from forms_ocr.reading import pages_read, png_is_grey8
 from forms_ocr.template import RegistrationError
 from recognition.models import (
+    SETTLED_STATUSES,
     Document,
     DocumentStatus,
     Field,
@@ -51,8 +52,6 @@ from recognition.validation import repair, sum_check
 
 logger = logging.getLogger(__name__)
 
-SETTLED = (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
-
 
 def document_ingest(*, document_id) -> list[int]:
     """Read the document's pages, store them as PNG, and segment them: a one-page document
@@ -63,7 +62,7 @@ def document_ingest(*, document_id) -> list[int]:
     """
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
-        if document is None or document.status in SETTLED:
+        if document is None or document.status in SETTLED_STATUSES:
             return []
         document.status = DocumentStatus.PROCESSING
         document.attempts += 1
@@ -144,7 +143,7 @@ def page_segment(*, page_id: int, image: np.ndarray | None = None) -> int:
     re-run replaces the page's fields, so running it twice leaves the same rows.
     """
     page = Page.objects.select_related("document", "document__template").filter(pk=page_id).first()
-    if page is None or page.document.status in SETTLED:
+    if page is None or page.document.status in SETTLED_STATUSES:
         return 0
     document = page.document
     if image is None:
@@ -287,7 +286,7 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
     """Read every field of the page in one batch per model, route each field, and settle the
     document when this was its last page. Returns the document's status afterwards."""
     page = Page.objects.select_related("document").filter(pk=page_id).first()
-    if page is None or page.document.status in SETTLED or not page.crops:
+    if page is None or page.document.status in SETTLED_STATUSES or not page.crops:
         return None
     arrays = page_crops_load(page)
     fields = list(page.fields.select_related("template_field").order_by("index"))
@@ -328,7 +327,7 @@ def document_route_if_complete(*, document_id) -> str | None:
     """Once every page is read: `needs_review` if any field needs a person, else `done`."""
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
-        if document is None or document.status in SETTLED:
+        if document is None or document.status in SETTLED_STATUSES:
             return document.status if document else None
         pages = document.pages.all()
         if (

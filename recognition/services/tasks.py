@@ -11,7 +11,8 @@ def task_send_on_commit(task_name: str, *args) -> None:
 
     The rows the task needs are committed before it is sent, so a task never sees rows that are
     not there. A broker that is down does not undo or fail the work that has just committed: the
-    failure is logged and the message is lost, and the reaper sends documents left queued or
-    stuck in processing through the pipeline again (every step is idempotent)."""
+    failure is logged and the message is lost. What was sent must therefore be found again from
+    the database: the reaper sends documents left queued or stuck in processing through the
+    pipeline again, and the batch sweep sends undelivered webhooks (the tasks are idempotent)."""
     args = [str(arg) for arg in args]
     transaction.on_commit(lambda: current_app.send_task(task_name, args=args), robust=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import json
 import time
@@ -20,7 +18,7 @@ from forms_ocr.synth import digits_from_npz, synth_page
 from recognition.services.users import demo_users_ensure
 from tests.e2e.conftest import sign_in
 from tests.support.processes import wait_until
-from tests.support.webhooks import Receiver
+from tests.support.webhooks import Receiver, signature_expected
 
 pytestmark = pytest.mark.slow
 
@@ -145,14 +143,6 @@ def test_browser_upload_shows_the_read_values(
     assert phone_page.locator("svg rect.box").count() >= 5
 
 
-def _event(receiver: Receiver, name: str) -> tuple[dict, bytes] | None:
-    """The first webhook request of event `name` the receiver got."""
-    for headers, body in receiver.requests:
-        if headers.get("X-Hdr-Event") == name:
-            return headers, body
-    return None
-
-
 def test_a_batch_with_a_zip_is_read_and_its_signed_webhook_reaches_the_receiver(
     live_worker, clerk_api, settings
 ):
@@ -176,16 +166,13 @@ def test_a_batch_with_a_zip_is_read_and_its_signed_webhook_reaches_the_receiver(
         )
         assert accepted.status_code == 202, accepted.content
         batch_id = accepted.json()["id"]
-        headers, body = wait_until(lambda: _event(receiver, "batch.completed"), timeout=180)
+        headers, body = wait_until(lambda: receiver.event("batch.completed"), timeout=180)
     finally:
         receiver.close()
 
-    expected = hmac.new(
-        settings.HDR_WEBHOOK_SECRET.encode(),
-        headers["X-Hdr-Timestamp"].encode() + b"." + body,
-        hashlib.sha256,
-    ).hexdigest()
-    assert headers["X-Hdr-Signature"] == f"sha256={expected}"
+    assert headers["X-Hdr-Signature"] == signature_expected(
+        settings.HDR_WEBHOOK_SECRET, headers, body
+    )
     payload = json.loads(body)
     assert payload["batch"] == batch_id
     assert sorted(d["original_name"] for d in payload["documents"]) == [

@@ -116,7 +116,7 @@ def test_a_stale_save_is_a_conflict_and_changes_nothing(reviewer):
 
 
 def test_correction_is_final_audited_and_settles_the_document_and_batch(
-    reviewer, model_version, django_capture_on_commit_callbacks
+    reviewer, model_version, broker, django_capture_on_commit_callbacks
 ):
     owner = UserFactory()
     batch = Batch.objects.create(owner=owner, callback_url="http://receiver.example/")
@@ -136,7 +136,7 @@ def test_correction_is_final_audited_and_settles_the_document_and_batch(
     assert confirmed.json()["status"] == "confirmed"
     assert document.status == DocumentStatus.NEEDS_REVIEW  # one field still waits
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         corrected = client.post(
             f"/api/v1/fields/{second.pk}/correct/",
             {"revision": 0, "value": "18", "seconds_spent": 2.0, "keystrokes": 3},
@@ -154,8 +154,7 @@ def test_correction_is_final_audited_and_settles_the_document_and_batch(
     batch.refresh_from_db()
     assert document.status == DocumentStatus.DONE
     assert batch.done_at is not None
-    # The batch.done webhook is sent on commit (after the training samples of the corrected field).
-    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["_settle", "task_send_on_commit"]
+    assert broker.sent == [("hdr.batch_webhook_deliver", [str(batch.pk), "batch.done"])]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ settling every document while doing what beat's reaper does, and checking each w
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import subprocess_database_url, worker_start
+from tests.support.processes import subprocess_database_url, worker_env, worker_start
 
 LOG_TAIL_CHARS = 3000
 
@@ -29,17 +28,9 @@ def form_png(seed: int) -> bytes:
 def fault_worker_start(tmp_path: Path, name: str):
     """A worker process on the test database and broker; returns (process, log path)."""
     from celery import current_app
-    from django.conf import settings
 
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="hdrsite.settings_test",
-        HDR_VAR_DIR=str(settings.VAR_DIR),
-        DATABASE_URL=subprocess_database_url(),
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
-        # The tests' webhook receivers listen on loopback.
-        HDR_WEBHOOK_ALLOW_PRIVATE="true",
+    env = worker_env(
+        subprocess_database_url(),
         # Redis: a message whose worker died is delivered again after 3 s, not an hour.
         HDR_BROKER_VISIBILITY_TIMEOUT_S="3",
     )

@@ -27,6 +27,25 @@ def wait_until(condition: Callable[[], object], *, timeout: float, interval: flo
         time.sleep(interval)
 
 
+def worker_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a worker process on the test database (at `database_url`, from
+    :func:`subprocess_database_url`), broker and var dir, with `extra` variables."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="hdrsite.settings_test",
+        HDR_VAR_DIR=str(settings.VAR_DIR),
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+        # The tests' webhook receivers listen on loopback.
+        HDR_WEBHOOK_ALLOW_PRIVATE="true",
+        **extra,
+    )
+    return env
+
+
 def worker_start(env: dict[str, str], *, hostname: str, log_path: Path) -> subprocess.Popen:
     """Start a real Celery worker process consuming both queues (solo pool: tasks run in it)."""
     log = log_path.open("wb")
