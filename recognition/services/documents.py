@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -101,9 +102,10 @@ def document_create(
 ) -> tuple[Document, bool]:
     """Store an uploaded scan as a queued document; return (document, created).
 
-    With an idempotency key, a retry by the same owner returns the first document unchanged.
-    The file is written before the row, outside the transaction, so the database (SQLite's single
-    writer above all) is locked only for the insert; a failed insert removes the file again.
+    With an idempotency key, a retry by the same owner returns the first document unchanged, also
+    when the two race. The file is written before the row, outside the transaction, so the
+    database (SQLite's single writer above all) is locked only for the insert; a failed insert
+    removes the file again.
     """
     if idempotency_key:
         existing = Document.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
@@ -122,8 +124,12 @@ def document_create(
         template_fallback=template_fallback,
     )
     document.file.save("original", ContentFile(upload.data), save=False)
+    # Alone (an API upload), the INSERT commits by itself: one statement instead of BEGIN,
+    # INSERT and COMMIT, and the ingest message goes as soon as it returns. Inside a caller's
+    # transaction (a batch), a savepoint keeps that transaction usable after a duplicate key.
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if in_transaction else nullcontext():
             document.save()
             document_enqueue(document)
     except IntegrityError:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.db.models.signals import pre_save
 from rest_framework.test import APIClient
 
 from recognition.models import Batch, Document, DocumentStatus
+from recognition.services.documents import Upload, document_create
 from tests.factories import DocumentFactory, FieldFactory, PageFactory, UserFactory, png_bytes
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -110,6 +115,74 @@ def test_idempotency_key_makes_a_retry_return_the_same_document(api):
     assert retry["Idempotent-Replayed"] == "true"
     assert other.json()["id"] != first.json()["id"]
     assert Document.objects.count() == 2
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("alone", marks=pytest.mark.django_db(transaction=True)),
+        pytest.param("in_a_transaction", marks=pytest.mark.django_db),
+    ]
+)
+def caller(request):
+    """How the upload is stored: on its own (autocommit, as the API stores it) or inside a
+    caller's transaction (as a batch stores its documents), whose commit runs the callbacks."""
+    if request.param == "alone":
+        return request.param, nullcontext
+    capture = request.getfixturevalue("django_capture_on_commit_callbacks")
+
+    @contextmanager
+    def in_a_transaction():
+        with capture(execute=True), transaction.atomic():
+            yield
+
+    return request.param, in_a_transaction
+
+
+def _stored_files(settings) -> set[str]:
+    return {str(p) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
+
+
+def test_an_upload_commits_its_row_then_sends_one_ingest_message(caller, broker):
+    mode, transaction_around = caller
+    owner = UserFactory(roles=["clerk"])
+
+    with transaction_around():
+        document, created = document_create(owner=owner, upload=Upload("a.png", png_bytes()))
+        # Alone, the row is committed and the message sent; in a transaction, both wait for it.
+        assert len(broker.sent) == (1 if mode == "alone" else 0)
+
+    assert created
+    assert Document.objects.filter(pk=document.pk).exists()
+    assert broker.sent == [("hdr.document_ingest", [str(document.pk)])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_that_races_the_first_upload_gets_the_first_document(broker, settings):
+    # The retry's lookup finds nothing, then the first upload's row is committed just before the
+    # retry's INSERT: the unique key refuses it, its file is removed and it answers with the
+    # first document, sending nothing.
+    owner = UserFactory(roles=["clerk"])
+    landed = []
+
+    def first_lands(sender, instance, **kwargs):
+        if not landed:
+            landed.append(None)
+            landed[0] = DocumentFactory(owner=owner, idempotency_key="k-1")
+
+    files_before = _stored_files(settings)
+    pre_save.connect(first_lands, sender=Document)
+    try:
+        document, created = document_create(
+            owner=owner, upload=Upload("a.png", png_bytes()), idempotency_key="k-1"
+        )
+    finally:
+        pre_save.disconnect(first_lands, sender=Document)
+
+    first = landed[0]
+    assert (document.pk, created) == (first.pk, False)
+    assert Document.objects.count() == 1
+    assert broker.sent == []
+    assert _stored_files(settings) - files_before == {first.file.path}
 
 
 def test_detail_shows_pages_fields_and_characters(api, clerk):
