@@ -186,7 +186,7 @@ if env_bool("HDR_BEHIND_TLS_PROXY", False):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "recognition.api.authentication.RememberingTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -308,6 +308,9 @@ HDR_WEBHOOK_TIMEOUT_S = env_float("HDR_WEBHOOK_TIMEOUT_S", 10.0)
 HDR_WEBHOOK_ALLOW_PRIVATE = env_bool("HDR_WEBHOOK_ALLOW_PRIVATE", False)
 # Documents in `processing` longer than this are re-queued (or failed after 3 attempts).
 HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
+# How long a web process accepts an API token it has checked without asking the database again
+# (recognition/api/authentication.py): a token deleted elsewhere works this much longer. 0: off.
+HDR_API_TOKEN_CACHE_S = env_float("HDR_API_TOKEN_CACHE_S", 5.0)
 
 # Score the marks of string fields with the digit model's "not a digit" class (words and
 # scribbles go to review). Off by default: measured, it also sends most genuine numbers to review

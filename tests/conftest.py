@@ -29,6 +29,15 @@ MODE_VARIABLES = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _api_tokens_forgotten():
+    """No test sees a token another test's requests left remembered in this process."""
+    yield
+    from recognition.api.authentication import tokens_forget
+
+    tokens_forget()
+
+
 @pytest.fixture
 def free_port() -> int:
     with socket.socket() as sock:
