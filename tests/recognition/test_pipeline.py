@@ -7,6 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from forms_ocr.synth import digits_from_npz, synth_page
 from recognition.inference import recognizers_active
@@ -51,6 +53,22 @@ def test_a_one_page_document_is_segmented_by_ingest_and_only_recognition_is_queu
     assert page.segmented_at is not None
     assert page.fields.filter(kind="digits").exists()
     assert queued == ["hdr.page_recognize"]
+
+
+def test_a_page_stores_all_its_fields_and_their_crops_in_one_insert(db, monkeypatch):
+    _queued(monkeypatch)
+    data, _ = synthetic_form_png()
+    document, _ = document_create(owner=UserFactory(), upload=Upload("form.png", data))
+
+    with CaptureQueriesContext(connection) as queries:
+        [page_id] = pipeline.document_ingest(document_id=document.pk)
+
+    field_table = Field._meta.db_table
+    inserts = [q for q in queries if q["sql"].startswith(f'INSERT INTO "{field_table}"')]
+    fields = list(Field.objects.filter(page_id=page_id).order_by("index"))
+    assert len(fields) > 10 and len(inserts) == 1
+    assert [f.index for f in fields] == list(range(len(fields)))
+    assert all(f.crop and f.crop.storage.exists(f.crop.name) for f in fields)
 
 
 def test_the_pages_of_a_longer_document_are_queued_for_segmentation(db, monkeypatch):
