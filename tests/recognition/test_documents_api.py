@@ -157,6 +157,23 @@ def test_an_upload_commits_its_row_then_sends_one_ingest_message(caller, broker)
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_upload_aborted_while_its_message_is_sent_keeps_its_row_and_file(broker, monkeypatch):
+    # gunicorn aborts a worker past its timeout with SystemExit, wherever the worker is: here,
+    # after the row committed. The reaper will send the queued document on; its file must stay.
+    def abort(name, args):
+        raise SystemExit(1)
+
+    monkeypatch.setattr(broker, "send_task", abort)
+
+    with pytest.raises(SystemExit):
+        document_create(owner=UserFactory(roles=["clerk"]), upload=Upload("a.png", png_bytes()))
+
+    document = Document.objects.get()
+    assert document.status == DocumentStatus.QUEUED
+    assert document.file.storage.exists(document.file.name)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_retry_that_races_the_first_upload_gets_the_first_document(broker, settings):
     # The retry's lookup finds nothing, then the first upload's row is committed just before the
     # retry's INSERT: the unique key refuses it, its file is removed and it answers with the
