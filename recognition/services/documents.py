@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -125,14 +126,10 @@ def document_create(
     document.file.save("original", ContentFile(upload.data), save=False)
     # Alone (an API upload), the INSERT commits by itself: one statement instead of BEGIN,
     # INSERT and COMMIT. Inside a caller's transaction (a batch), a savepoint keeps that
-    # transaction usable after a duplicate key, and the ingest message waits for its commit.
+    # transaction usable after a duplicate key.
     in_transaction = transaction.get_connection().in_atomic_block
     try:
-        if in_transaction:
-            with transaction.atomic():
-                document.save()
-                document_enqueue(document)
-        else:
+        with transaction.atomic() if in_transaction else nullcontext():
             document.save()
     except IntegrityError:
         document.file.delete(save=False)
@@ -143,10 +140,10 @@ def document_create(
     except BaseException:
         document.file.delete(save=False)
         raise
-    if not in_transaction:
-        # The row is committed: whatever happens to the message, the row and its file stay (the
-        # reaper sends a document left queued to ingest again).
-        document_enqueue(document)
+    # Sent when the row is committed: at once alone, at the caller's commit otherwise. Whatever
+    # happens to the message, the row and its file stay (the reaper sends a document left queued
+    # to ingest again).
+    document_enqueue(document)
     logger.info("document %s created (%s, %d bytes)", document.id, file_type, document.size)
     return document, True
 

@@ -182,9 +182,8 @@ def test_a_retry_that_races_the_first_upload_gets_the_first_document(broker, set
     landed = []
 
     def first_lands(sender, instance, **kwargs):
-        if not landed:
-            landed.append(None)
-            landed[0] = DocumentFactory(owner=owner, idempotency_key="k-1")
+        pre_save.disconnect(first_lands, sender=Document)  # only before the retry's own INSERT
+        landed.append(DocumentFactory(owner=owner, idempotency_key="k-1"))
 
     files_before = _stored_files(settings)
     pre_save.connect(first_lands, sender=Document)
