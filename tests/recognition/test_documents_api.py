@@ -214,6 +214,36 @@ def test_detail_shows_pages_fields_and_characters(api, clerk):
     assert got["characters"][0] == {"char": "4", "confidence": 0.99, "alternatives": [["9", 0.01]]}
 
 
+@pytest.mark.parametrize("filled", [False, True], ids=["fresh", "finished_in_a_batch"])
+def test_the_written_summary_matches_what_its_declared_fields_give(clerk, filled):
+    from datetime import UTC, datetime
+
+    from rest_framework import serializers
+    from rest_framework.test import APIRequestFactory
+
+    from recognition.api.serializers import DocumentDetailSerializer, DocumentSummarySerializer
+    from recognition.models import Template
+
+    document = DocumentFactory(owner=clerk, status=DocumentStatus.QUEUED)
+    if filled:
+        document.batch = Batch.objects.create(owner=clerk)
+        document.template = Template.objects.create(name="form")
+        document.status, document.error = DocumentStatus.FAILED, "no page could be read"
+        document.page_count = 2
+        document.finished_at = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+        document.save()
+        FieldFactory(page=PageFactory(document=document))
+    context = {"request": APIRequestFactory().get("/")}
+
+    for serializer_class in (DocumentSummarySerializer, DocumentDetailSerializer):
+        serializer = serializer_class(document, context=context)
+        generic = serializers.ModelSerializer.to_representation(serializer, document)
+        written = serializer.data
+        assert list(written) == serializer_class.Meta.fields
+        assert written == generic
+        assert written["url"].endswith(f"/api/v1/documents/{document.pk}/")
+
+
 def test_a_clerk_never_sees_another_clerks_document(api):
     theirs = DocumentFactory(owner=UserFactory(roles=["clerk"]))
 
