@@ -154,13 +154,15 @@ def test_an_upload_commits_its_row_then_sends_one_ingest_message(caller, broker)
     assert created
     assert Document.objects.filter(pk=document.pk).exists()
     assert broker.sent == [("hdr.document_ingest", [str(document.pk)])]
+    # Fire and forget: the pipeline's state is in the database, nobody waits for a result.
+    assert broker.options == [{"ignore_result": True}]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_upload_aborted_while_its_message_is_sent_keeps_its_row_and_file(broker, monkeypatch):
     # gunicorn aborts a worker past its timeout with SystemExit, wherever the worker is: here,
     # after the row committed. The reaper will send the queued document on; its file must stay.
-    def abort(name, args):
+    def abort(name, args, **options):
         raise SystemExit(1)
 
     monkeypatch.setattr(broker, "send_task", abort)

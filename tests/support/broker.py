@@ -12,8 +12,11 @@ class Broker:
     def __init__(self):
         self.down = False
         self.sent: list[tuple[str, list]] = []
+        # The options each message was sent with (besides its name and arguments), in order.
+        self.options: list[dict] = []
 
-    def send_task(self, name, args):
+    def send_task(self, name, args, **options):
         if self.down:
             raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         self.sent.append((name, args))
+        self.options.append(options)
