@@ -37,9 +37,10 @@ def tokens_forget(*, key: str | None = None, user_id: int | None = None) -> None
     with _lock:
         if key is None and user_id is None:
             _checked.clear()
-            return
-        for cached_key, (_, user, _) in list(_checked.items()):
-            if cached_key == key or (user_id is not None and user.pk == user_id):
+        if key is not None:
+            _checked.pop(key, None)
+        if user_id is not None:
+            for cached_key in [k for k, (_, user, _) in _checked.items() if user.pk == user_id]:
                 del _checked[cached_key]
 
 

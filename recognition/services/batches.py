@@ -213,8 +213,8 @@ def batches_sweep(*, older_than: timedelta) -> dict[str, int]:
       WEBHOOK_GIVE_UP_AFTER after the event. Receivers get each event at least once.
     """
     reached = resent = 0
-    for event in BATCH_EVENTS:
-        earlier = BATCH_EVENTS[: BATCH_EVENTS.index(event)]
+    for position, event in enumerate(BATCH_EVENTS):
+        earlier = BATCH_EVENTS[:position]
         still_open = Document.objects.filter(batch=OuterRef("pk")).exclude(
             status__in=event.statuses
         )

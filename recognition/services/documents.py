@@ -238,12 +238,11 @@ def document_fail(*, document_id, reason: str) -> bool:
     Only a document still queued or processing can fail. A failure reported after the document
     settled (a task that raised after its step committed, say) leaves its status, results and
     first failure reason as they are. Returns whether the document failed now."""
-    with transaction.atomic():
-        failed = (
-            Document.objects.filter(pk=document_id)
-            .exclude(status__in=SETTLED_STATUSES)
-            .update(status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
-        )
+    failed = (
+        Document.objects.filter(pk=document_id)
+        .exclude(status__in=SETTLED_STATUSES)
+        .update(status=DocumentStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
+    )
     if not failed:
         logger.warning("document %s already settled; not failed for: %s", document_id, reason)
         return False
