@@ -283,6 +283,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
+# Celery's Django fix-up closes the database connections around every task unless this is set;
+# it then closes them only every 2 x this many tasks. The worker keeps them as long as the web
+# does instead (DATABASE_CONN_MAX_AGE, checked around each task: worker/celery.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "documents-reap-stuck": {"task": "hdr.documents_reap_stuck", "schedule": 300},

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdrsite.settings")
 
@@ -20,3 +20,18 @@ def _threads_limit(**_) -> None:
     from django.conf import settings
 
     cv2.setNumThreads(settings.HDR_WORKER_THREADS)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_tidy(**_) -> None:
+    """Around each task, what Django does around each request: a connection past CONN_MAX_AGE, or
+    broken by an error, is closed, and a healthy one is kept for the next task.
+
+    Celery's own Django fix-up closes every connection before and after every task unless
+    CELERY_DB_REUSE_MAX is set (the settings set it out of reach): on PostgreSQL that was a new
+    connection, a server process with cold caches, for every task.
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()
