@@ -56,6 +56,19 @@ def process_tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_cpu_seconds() -> float | None:
+    """User + system CPU seconds of the whole machine, every core and process (Linux /proc/stat):
+    what the database server and the broker spend too. None where /proc/stat is missing."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    # cpu  user nice system idle iowait irq softirq steal ...
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(values: list[float]) -> dict:
     """Median, spread (min, max, stdev) and tail percentiles of a list of measurements."""
     ordered = sorted(values)
