@@ -282,7 +282,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 CELERY_TASK_TRACK_STARTED = True
-CELERY_WORKER_SEND_TASK_EVENTS = True
+# Task events (received, started, succeeded: three messages per task) are for monitors such as
+# Flower; nothing in the platform reads them, so they are sent only when asked for.
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("HDR_WORKER_TASK_EVENTS", False)
 # Celery's Django fix-up closes the database connections around every task unless this is set;
 # it then closes them only every 2 x this many tasks. The worker keeps them as long as the web
 # does instead (DATABASE_CONN_MAX_AGE, checked around each task: worker/celery.py).

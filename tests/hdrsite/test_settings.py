@@ -29,6 +29,7 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL, "backend": settings.CELERY_RESULT_BACKEND,
     "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     "media": str(settings.MEDIA_ROOT), "debug": settings.DEBUG,
+    "task_events": settings.CELERY_WORKER_SEND_TASK_EVENTS,
 }))
 """
 
@@ -54,6 +55,13 @@ def test_embedded_defaults_use_sqlite_and_filesystem_broker_under_var_dir(embedd
     assert Path(conf["transport"]["control_folder"]).is_dir()
     assert conf["backend"] == f"file://{var}/celery-results"
     assert conf["media"] == f"{var}/media"
+    assert conf["task_events"] is False
+
+
+def test_workers_send_task_events_only_when_asked_for_a_monitor(embedded_env):
+    conf = _settings_in({**embedded_env, "DEBUG": "true", "HDR_WORKER_TASK_EVENTS": "true"})
+
+    assert conf["task_events"] is True
 
 
 def test_postgres_and_redis_mode_from_urls(embedded_env):
