@@ -55,6 +55,17 @@ def test_a_connection_past_its_age_is_replaced_at_the_next_task(transactional_db
     assert connection.connection is not None and connection.connection is not opened
 
 
+def test_a_task_run_eagerly_leaves_its_callers_transaction_alone(transactional_db):
+    """Eagerly, a task runs inside its caller: an open transaction there must survive it."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        opened = connection.connection
+        ping.apply()
+        assert connection.connection is opened
+        assert not connection.needs_rollback
+
+
 def test_the_worker_process_serves_its_tasks_on_one_postgres_connection(
     live_worker, transactional_db
 ):
