@@ -53,13 +53,16 @@ def multipart(data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def upload_once(url: str, token: str, body: bytes, content_type: str) -> None:
-    request = urllib.request.Request(
+def upload_request(url: str, token: str, body: bytes, content_type: str) -> urllib.request.Request:
+    return urllib.request.Request(
         url, data=body, method="POST",
         headers={"Authorization": f"Token {token}", "Content-Type": content_type},
     )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=60) as response:
-        response.read()
+
+
+def upload_once(url: str, token: str, body: bytes, content_type: str) -> None:
+    with urllib.request.urlopen(upload_request(url, token, body, content_type), timeout=60) as r:
+        r.read()
 
 
 def main() -> int:
@@ -152,10 +155,7 @@ def main() -> int:
 
         def uploader() -> None:
             for _ in range(args.per_uploader):
-                request = urllib.request.Request(
-                    url, data=body, method="POST",
-                    headers={"Authorization": f"Token {token}", "Content-Type": content_type},
-                )  # fmt: skip
+                request = upload_request(url, token, body, content_type)
                 started = time.perf_counter()
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:
