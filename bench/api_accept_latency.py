@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2
+import gunicorn
 import numpy as np
 
 from bench._common import emit, process_tree_cpu_seconds, rounded, summary
@@ -72,9 +73,11 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument(
-        "--stock-gunicorn",
-        action="store_true",
-        help="start gunicorn without hdrsite.gunicorn_conf (its stock 1 KB body reader), to compare",
+        "--web-connections",
+        type=int,
+        default=None,
+        help="connections each threaded web process takes at once (HDR_WEB_CONNECTIONS; default: "
+        "its thread count; gunicorn's own default is 1000)",
     )
     args = parser.parse_args()
 
@@ -130,9 +133,10 @@ def main() -> int:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        config = [] if args.stock_gunicorn else ["-c", "python:hdrsite.gunicorn_conf"]
+        if args.web_connections is not None:
+            env["HDR_WEB_CONNECTIONS"] = str(args.web_connections)
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *config, "hdrsite.wsgi", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "-c", "python:hdrsite.gunicorn_conf", "hdrsite.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--log-level", "warning"],
             cwd=ROOT, env=env,
         )  # fmt: skip
@@ -219,7 +223,8 @@ def main() -> int:
             "broker": env.get("CELERY_BROKER_URL", "filesystem"),
             "uploaders": args.uploaders,
             "web_server": f"gunicorn {args.web_workers} workers x {args.web_threads} threads",
-            "gunicorn_config": "stock" if args.stock_gunicorn else "hdrsite.gunicorn_conf",
+            "gunicorn": gunicorn.__version__,
+            "web_connections_per_process": args.web_connections or args.web_threads,
             "uploads": sent,
             "upload_bytes": len(body),
             "accepted": len(ids),

@@ -3,62 +3,52 @@
 Every launcher (`make run`, the compose file, the image, the upload benchmark) starts gunicorn
 with this module; each passes its bind address, processes and threads on the command line.
 
-It lifts gunicorn's request-body read step. gunicorn 23 hands a request body to the
-application through `Body.read`, which fills its buffer 1 KB per Python loop step, each step
-copying the rest of the socket chunk back into a new buffer (benoitc/gunicorn#2596, open; the
-pull requests that make the step a setting have not landed). A 585 KB scan thus took some 570
-steps and 2.5 CPU-ms before Django saw a byte; `bench/gunicorn_body_read.py` measures it.
-`read_in_blocks` asks the length reader for what is still missing, up to `BODY_READ_BLOCK`, and
-returns the same bytes. The patch applies only to the gunicorn versions whose `Body.read` it
-was written against: on any other the stock method stays and a warning says so.
+A threaded (gthread) worker takes at most as many connections at once as it has threads, unless
+`HDR_WEB_CONNECTIONS` says otherwise. gunicorn's default is 1000: each process then accepts
+every connection it can reach and queues the requests inside, so one process's queue grows
+while another process sits idle, and the slowest uploads wait behind the longest queue. With
+the limit, a process that is busy leaves new connections in the kernel's accept queue, where
+the first free process takes them in order (docs/api-latency.md measures both). A limit no
+higher than the thread count leaves no room for idle keep-alive connections, so keep-alive is
+then turned off rather than warned about: each response closes its connection.
 """
 
 from __future__ import annotations
 
-import io
-import sys
+import os
 
-import gunicorn
-from gunicorn.http import body
-
-# Largest piece asked of the reader in one step: Django's multipart parser reads 64 KB at a time.
-BODY_READ_BLOCK = 256 * 1024
-# The gunicorn releases whose Body.read is the 1 KB loop replaced here (checked by the tests).
-PATCHED_MAJOR_VERSIONS = ("22.", "23.")
-# gunicorn's own method, kept for the tests and the benchmark to compare against.
-STOCK_BODY_READ = body.Body.read
+# Connections one gthread process takes at once; unset or empty: its thread count.
+CONNECTIONS_ENV = "HDR_WEB_CONNECTIONS"
 
 
-def read_in_blocks(self: body.Body, size: int | None = None) -> bytes:
-    """`gunicorn.http.body.Body.read` with the 1 KB step replaced by what is still missing."""
-    size = self.getsize(size)
-    if size == 0:
-        return b""
-    buffered = self.buf.tell()
-    while size > buffered:
-        data = self.reader.read(min(size - buffered, BODY_READ_BLOCK))
-        if not data:
-            break
-        self.buf.write(data)
-        buffered += len(data)
-    data = self.buf.getvalue()
-    ret, rest = data[:size], data[size:]
-    self.buf = io.BytesIO()
-    self.buf.write(rest)
-    return ret
+def connections_limit(threads: int, environ: os._Environ | dict[str, str] = os.environ) -> int:
+    """The `worker_connections` for a process of `threads` threads: `HDR_WEB_CONNECTIONS` when
+    set, else `threads`."""
+    raw = environ.get(CONNECTIONS_ENV, "").strip()
+    if not raw:
+        return threads
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{CONNECTIONS_ENV} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{CONNECTIONS_ENV} must be at least 1, got {value}")
+    return value
 
 
-def install_body_read_fix() -> bool:
-    """Replace `Body.read` on the gunicorn versions it was written for; say so otherwise."""
-    if not gunicorn.__version__.startswith(PATCHED_MAJOR_VERSIONS):
-        print(
-            f"hdr: gunicorn {gunicorn.__version__} is not one of {PATCHED_MAJOR_VERSIONS}; "
-            "its request-body reader is left as it is (see hdrsite/gunicorn_conf.py)",
-            file=sys.stderr,
-        )
-        return False
-    body.Body.read = read_in_blocks
-    return True
+def connections_apply(cfg) -> None:
+    """Set `worker_connections` on a gunicorn `Config`, and keep-alive off when the limit leaves
+    no connection beyond the ones the threads serve."""
+    limit = connections_limit(cfg.threads)
+    cfg.set("worker_connections", limit)
+    if limit <= cfg.threads:
+        cfg.set("keepalive", 0)
 
 
-install_body_read_fix()
+def on_starting(server) -> None:
+    connections_apply(server.cfg)
+
+
+def on_reload(server) -> None:
+    # A reload (SIGHUP) reads the settings afresh: apply the limit again before new workers start.
+    connections_apply(server.cfg)
