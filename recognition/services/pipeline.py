@@ -81,18 +81,28 @@ def document_ingest(*, document_id) -> list[int]:
         document_fail(document_id=document.pk, reason=exc.reason)
         return []
 
-    # A grey 8-bit PNG is its own page: stored as uploaded, not encoded again.
+    # A grey 8-bit PNG is its own page: the page is the uploaded file itself, neither encoded
+    # nor written again (pages never change or delete their image).
     as_uploaded = len(pages) == 1 and png_is_grey8(data)
     page_ids = []
     with transaction.atomic():
         for read in pages:
+            image = (
+                document.file.name
+                if as_uploaded
+                else page_image_store(document, read.index, png_bytes(read.image))
+            )
+            # One statement per page: the image's name is known before the row is written.
             page, _ = Page.objects.update_or_create(
                 document=document,
                 index=read.index,
-                defaults={"width": read.width, "height": read.height, "dpi": read.dpi},
+                defaults={
+                    "width": read.width,
+                    "height": read.height,
+                    "dpi": read.dpi,
+                    "image": image,
+                },
             )
-            encoded = data if as_uploaded else png_bytes(read.image)
-            page.image.save("page.png", ContentFile(encoded), save=True)
             page_ids.append(page.pk)
         # A re-run after a crash may have fewer pages only if the file changed; it cannot, but
         # stale rows from a different reading must never survive.
@@ -104,6 +114,13 @@ def document_ingest(*, document_id) -> list[int]:
     if len(page_ids) == 1:
         page_segment(page_id=page_ids[0], image=pages[0].image)
     return page_ids
+
+
+def page_image_store(document: Document, index: int, encoded: bytes) -> str:
+    """Store a page's PNG under the page's name (replacing an earlier run's) and return it."""
+    image = Page._meta.get_field("image")
+    name = image.generate_filename(Page(document=document, index=index), "page.png")
+    return image.storage.save(name, ContentFile(encoded))
 
 
 def page_image_load(page: Page) -> np.ndarray:

@@ -1,9 +1,12 @@
-"""How ingest stores page images: a grey 8-bit PNG as uploaded, anything else encoded grey."""
+"""How ingest stores page images: a grey 8-bit PNG is the upload itself, anything else encoded grey."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from forms_ocr.reading import png_is_grey8
 from recognition.models import Page
@@ -35,6 +38,33 @@ def test_a_grey_png_is_stored_as_uploaded(db):
     assert np.array_equal(pipeline.page_image_load(page), _scan())
 
 
+def test_a_grey_png_page_is_the_uploaded_file_not_a_second_copy(db):
+    data = cv2.imencode(".png", _scan())[1].tobytes()
+
+    page = _page_for(data, "scan.png")
+
+    assert page.image.name == page.document.file.name
+    # The page's folder holds only what segmentation stored for recognition.
+    folder = settings.MEDIA_ROOT / "pages" / str(page.document_id)
+    assert [p.name for p in folder.iterdir()] == ["0000-crops.npz"]
+
+
+def test_ingest_writes_a_new_page_row_once_with_its_image(db):
+    document, _ = document_create(
+        owner=UserFactory(), upload=Upload("scan.png", cv2.imencode(".png", _scan())[1].tobytes())
+    )
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.document_ingest(document_id=document.pk)
+
+    page_writes = [
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if q["sql"].startswith(("INSERT", "UPDATE")) and '"recognition_page"' in q["sql"][:40]
+    ]
+    # The INSERT carries the image; the one UPDATE is segmentation's (skew, quality, times).
+    assert page_writes == ["INSERT", "UPDATE"]
+
+
 def test_a_colour_png_is_stored_as_its_grey_page(db):
     colour = cv2.cvtColor(_scan(), cv2.COLOR_GRAY2BGR)
     colour[:10, :10] = (0, 0, 255)
@@ -45,7 +75,28 @@ def test_a_colour_png_is_stored_as_its_grey_page(db):
     with page.image.open("rb") as handle:
         stored = handle.read()
     assert stored != data and png_is_grey8(stored)
+    assert page.image.name == f"pages/{page.document_id}/0000.png"
     assert pipeline.page_image_load(page).shape == (120, 90)
+
+
+def test_ingest_run_again_replaces_an_encoded_page_under_the_same_name(db):
+    colour = cv2.cvtColor(_scan(), cv2.COLOR_GRAY2BGR)
+    document, _ = document_create(
+        owner=UserFactory(), upload=Upload("scan.png", cv2.imencode(".png", colour)[1].tobytes())
+    )
+    [first] = pipeline.document_ingest(document_id=document.pk)
+    name = Page.objects.get(pk=first).image.name
+    document.refresh_from_db()
+    type(document).objects.filter(pk=document.pk).update(status="queued")
+
+    [second] = pipeline.document_ingest(document_id=document.pk)
+
+    assert second == first
+    assert Page.objects.get(pk=second).image.name == name
+    assert sorted(p.name for p in (settings.MEDIA_ROOT / "pages" / str(document.pk)).iterdir()) == [
+        "0000-crops.npz",
+        "0000.png",
+    ]
 
 
 def test_only_8_bit_grey_pngs_without_transparency_count_as_pages():
