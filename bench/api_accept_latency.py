@@ -224,7 +224,7 @@ def main() -> int:
             "uploaders": args.uploaders,
             "web_server": f"gunicorn {args.web_workers} workers x {args.web_threads} threads",
             "gunicorn": gunicorn.__version__,
-            "web_connections_per_process": args.web_connections or args.web_threads,
+            "web_connections_per_process": int(env.get("HDR_WEB_CONNECTIONS") or args.web_threads),
             "uploads": sent,
             "upload_bytes": len(body),
             "accepted": len(ids),
