@@ -29,6 +29,7 @@ import gunicorn
 import numpy as np
 
 from bench._common import emit, process_tree_cpu_seconds, rounded, summary
+from hdrsite.gunicorn_conf import connections_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -224,7 +225,7 @@ def main() -> int:
             "uploaders": args.uploaders,
             "web_server": f"gunicorn {args.web_workers} workers x {args.web_threads} threads",
             "gunicorn": gunicorn.__version__,
-            "web_connections_per_process": int(env.get("HDR_WEB_CONNECTIONS") or args.web_threads),
+            "web_connections_per_process": connections_limit(args.web_threads, env),
             "uploads": sent,
             "upload_bytes": len(body),
             "accepted": len(ids),

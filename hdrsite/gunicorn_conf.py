@@ -16,14 +16,15 @@ then turned off rather than warned about: each response closes its connection.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 # Connections one gthread process takes at once; unset or empty: its thread count.
 CONNECTIONS_ENV = "HDR_WEB_CONNECTIONS"
 
 
-def connections_limit(threads: int, environ: os._Environ | dict[str, str] = os.environ) -> int:
-    """The `worker_connections` for a process of `threads` threads: `HDR_WEB_CONNECTIONS` when
-    set, else `threads`."""
+def connections_limit(threads: int, environ: Mapping[str, str] = os.environ) -> int:
+    """The `worker_connections` for a process of `threads` threads: `HDR_WEB_CONNECTIONS` in
+    `environ` when set, else `threads`."""
     raw = environ.get(CONNECTIONS_ENV, "").strip()
     if not raw:
         return threads

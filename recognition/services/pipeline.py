@@ -87,11 +87,13 @@ def document_ingest(*, document_id) -> list[int]:
     page_ids = []
     with transaction.atomic():
         for read in pages:
-            image = (
-                document.file.name
-                if as_uploaded
-                else page_image_store(document, read.index, png_bytes(read.image))
-            )
+            if as_uploaded:
+                image = document.file.name
+            else:
+                # Stored under the page's name (replacing an earlier run's) before the row exists.
+                unsaved = Page(document=document, index=read.index)
+                unsaved.image.save("page.png", ContentFile(png_bytes(read.image)), save=False)
+                image = unsaved.image.name
             # One statement per page: the image's name is known before the row is written.
             page, _ = Page.objects.update_or_create(
                 document=document,
@@ -114,13 +116,6 @@ def document_ingest(*, document_id) -> list[int]:
     if len(page_ids) == 1:
         page_segment(page_id=page_ids[0], image=pages[0].image)
     return page_ids
-
-
-def page_image_store(document: Document, index: int, encoded: bytes) -> str:
-    """Store a page's PNG under the page's name (replacing an earlier run's) and return it."""
-    image = Page._meta.get_field("image")
-    name = image.generate_filename(Page(document=document, index=index), "page.png")
-    return image.storage.save(name, ContentFile(encoded))
 
 
 def page_image_load(page: Page) -> np.ndarray:

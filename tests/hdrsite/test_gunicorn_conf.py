@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -51,11 +52,11 @@ def test_a_bad_hdr_web_connections_is_refused_with_its_value(monkeypatch, raw):
         gunicorn_conf.connections_apply(_config(4))
 
 
-def _gunicorn(port: int, app: str, *options: str) -> subprocess.Popen:
+def _gunicorn(port: int, app: str, *options: str, env: dict | None = None) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:hdrsite.gunicorn_conf", app,
          "--bind", f"127.0.0.1:{port}", *options],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while True:
@@ -84,21 +85,26 @@ def _get(port: int, path: str) -> str:
         connection.close()
 
 
-def test_a_busy_process_leaves_new_connections_to_a_free_one(free_port):
+def test_a_busy_process_leaves_new_connections_to_a_free_one(free_port, tmp_path):
     # Two processes of one thread each. While one serves a slow request, every new connection
     # goes to the other: the busy one does not accept it and queue it behind the slow request
     # (gunicorn's default of 1000 connections per process lets it, about every other time).
+    started = tmp_path / "slow-started"
     server = _gunicorn(
         free_port, "tests.hdrsite.pid_app:app",
         "--workers", "2", "--worker-class", "gthread", "--threads", "1",
+        env={**os.environ, "PID_APP_SLOW_STARTED": str(started)},
     )  # fmt: skip
     try:
-        # Each process's first request, so both are ready before the slow one starts.
-        ready = {_get(free_port, "/") for _ in range(8)}
+        for _ in range(8):  # let both processes load the app before the slow request
+            _get(free_port, "/")
         slow: list[str] = []
         slow_thread = threading.Thread(target=lambda: slow.append(_get(free_port, "/slow")))
         slow_thread.start()
-        time.sleep(0.5)  # the slow request is being served
+        deadline = time.monotonic() + 20
+        while not started.exists():
+            assert time.monotonic() < deadline, "the slow request was not served"
+            time.sleep(0.05)
         quick = [_get(free_port, "/") for _ in range(5)]
         slow_thread.join()
     finally:
@@ -106,7 +112,6 @@ def test_a_busy_process_leaves_new_connections_to_a_free_one(free_port):
     assert slow, "the slow request was not answered"
     assert slow[0] not in quick
     assert len(set(quick)) == 1
-    assert ready <= {slow[0], quick[0]}
 
 
 def test_gunicorn_started_with_the_config_reads_large_bodies_whole(free_port):

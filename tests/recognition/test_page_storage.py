@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from forms_ocr.reading import png_is_grey8
-from recognition.models import Page
+from recognition.models import Document, DocumentStatus, Page
 from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
 from tests.factories import UserFactory
@@ -86,8 +86,7 @@ def test_ingest_run_again_replaces_an_encoded_page_under_the_same_name(db):
     )
     [first] = pipeline.document_ingest(document_id=document.pk)
     name = Page.objects.get(pk=first).image.name
-    document.refresh_from_db()
-    type(document).objects.filter(pk=document.pk).update(status="queued")
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.QUEUED)
 
     [second] = pipeline.document_ingest(document_id=document.pk)
 
