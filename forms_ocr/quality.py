@@ -43,7 +43,9 @@ def page_quality(gray: GrayImage) -> PageQuality:
     # A 3x3 Laplacian of 8-bit pixels fits in 16 bits, and OpenCV's mean/deviation is one pass.
     _, deviation = cv2.meanStdDev(cv2.Laplacian(small, cv2.CV_16S))
     sharpness = float(deviation[0, 0]) ** 2
-    low, high = grey_percentiles(gray, [1, 95])
+    # Every other pixel of every other row: a quarter of the page still holds millions of
+    # pixels, whose percentiles are the page's to a grey level, at a quarter of the cost.
+    low, high = grey_percentiles(gray[::2, ::2], [1, 95])
     contrast = float(high - low)
     reasons = []
     if sharpness < MIN_SHARPNESS:
