@@ -58,8 +58,11 @@ def rotation_matrix(shape: tuple[int, int], angle: float) -> Matrix:
 
 def page_rotate(gray: GrayImage, angle: float) -> tuple[GrayImage, Matrix]:
     """The page rotated by `angle` (same size, border filled with the paper's colour) and the
-    3x3 matrix mapping input pixels to output pixels."""
+    3x3 matrix mapping input pixels to output pixels. A level page (`angle` 0, as most
+    sheet-fed scans measure) is returned as it is: interpolating it would only cost time."""
     matrix = rotation_matrix(gray.shape, angle)
+    if angle == 0:
+        return gray, matrix
     paper = paper_level(gray)
     rotated = cv2.warpAffine(
         gray, matrix[:2], (gray.shape[1], gray.shape[0]), flags=cv2.INTER_LINEAR,

@@ -12,7 +12,7 @@ import pytest
 
 from forms_ocr import segment_page
 from forms_ocr.normalize import box_is_empty, crop_normalize_mnist
-from forms_ocr.preprocess.deskew import skew_estimate
+from forms_ocr.preprocess.deskew import page_rotate, skew_estimate
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -41,6 +41,23 @@ def test_deskew_finds_the_pages_angle(case):
     angle = skew_estimate(image)
 
     assert abs(angle - expected["skew_deg"]) <= expected["tolerance_deg"]
+
+
+def test_a_level_page_is_used_as_it_is_and_a_skewed_one_is_levelled():
+    """Rotating by 0 degrees hands back the page itself (no resampling) with the identity
+    matrix; any other angle resamples it and maps its pixels with the rotation."""
+    case = _cases("pages")[0]
+    image, _ = _load(case)
+
+    level, identity = page_rotate(image, 0.0)
+    turned, matrix = page_rotate(image, 2.0)
+
+    assert level is image and np.array_equal(identity, np.eye(3))
+    assert turned.shape == image.shape and not np.array_equal(turned, image)
+    centre = np.array([image.shape[1] / 2, image.shape[0] / 2, 1.0])
+    corner = np.array([0.0, 0.0, 1.0])
+    assert np.allclose(matrix @ centre, centre)
+    assert not np.allclose(matrix @ corner, corner)
 
 
 def _field_scores(case: Path) -> dict[str, float]:
