@@ -92,27 +92,27 @@ def _logaddexp(a: float, b: float) -> float:
 
 def viterbi_align(log_probs: NDArray[np.float64], text: str) -> NDArray[np.int64]:
     """The most probable frame labelling ``[T]`` that collapses to ``text`` (forced alignment)."""
-    labels = [BLANK]
-    for c in text:
-        labels += [int(c), BLANK]
+    labels = np.array([BLANK] + [x for c in text for x in (int(c), BLANK)], dtype=np.int64)
     n_states, n_frames = len(labels), log_probs.shape[0]
-    score = np.full((n_frames, n_states), -np.inf)
+    emissions = log_probs[:, labels]
+    # A state is entered from itself, from the state before, or, skipping a blank, from two
+    # before: the last only between two different characters.
+    skip = np.zeros(n_states, dtype=bool)
+    skip[2:] = (labels[2:] != BLANK) & (labels[2:] != labels[:-2])
+    sources = np.arange(n_states)[None, :] - np.arange(3)[:, None]  # [3, S]: stay, -1, -2
     back = np.zeros((n_frames, n_states), dtype=np.int64)
-    score[0, 0] = log_probs[0, labels[0]]
-    if n_states > 1:
-        score[0, 1] = log_probs[0, labels[1]]
+    score = np.full(n_states, -np.inf)
+    score[: min(2, n_states)] = emissions[0, : min(2, n_states)]
+    options = np.full((3, n_states), -np.inf)
     for t in range(1, n_frames):
-        for s in range(n_states):
-            options = [(score[t - 1, s], s)]
-            if s >= 1:
-                options.append((score[t - 1, s - 1], s - 1))
-            # Skipping a blank is allowed only between two different characters.
-            if s >= 2 and labels[s] != BLANK and labels[s] != labels[s - 2]:
-                options.append((score[t - 1, s - 2], s - 2))
-            best, source = max(options)
-            score[t, s] = best + log_probs[t, labels[s]]
-            back[t, s] = source
-    state = n_states - 1 if n_states == 1 or score[-1, -1] >= score[-1, -2] else n_states - 2
+        options[0] = score
+        options[1, 1:] = score[:-1]
+        options[2, 2:] = np.where(skip[2:], score[:-2], -np.inf)
+        # argmax takes the first best: on a tie, staying beats moving on, as before.
+        choice = options.argmax(axis=0)
+        back[t] = sources[choice, np.arange(n_states)]
+        score = options[choice, np.arange(n_states)] + emissions[t]
+    state = n_states - 1 if n_states == 1 or score[-1] >= score[-2] else n_states - 2
     path = np.zeros(n_frames, dtype=np.int64)
     for t in range(n_frames - 1, -1, -1):
         path[t] = labels[state]

@@ -1,5 +1,7 @@
 """CTC decoding on hand-made logit sequences."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,30 @@ def test_viterbi_alignment_collapses_to_the_text():
     path = viterbi_align(log_probs, "1223")
     collapsed = [int(x) for i, x in enumerate(path) if x != BLANK and (i == 0 or x != path[i - 1])]
     assert collapsed == [1, 2, 2, 3]
+
+
+@pytest.mark.parametrize("text", ["", "7", "12", "33", "1221"])
+def test_viterbi_alignment_is_the_most_probable_one(text):
+    """No labelling that collapses to the text scores higher than the forced alignment (every
+    labelling over the text's characters and the blank, enumerated)."""
+    rng = np.random.default_rng(len(text))
+    n_frames = 7
+    log_probs = np.log(rng.dirichlet(np.ones(11) * 0.3, size=n_frames))
+    alphabet = sorted({BLANK, *(int(c) for c in text)})
+
+    def collapse(path):
+        kept = [x for i, x in enumerate(path) if x != BLANK and (i == 0 or x != path[i - 1])]
+        return "".join(str(x) for x in kept)
+
+    def score(path):
+        return float(log_probs[np.arange(n_frames), list(path)].sum())
+
+    best = max(
+        score(path)
+        for path in itertools.product(alphabet, repeat=n_frames)
+        if collapse(path) == text
+    )
+    path = viterbi_align(log_probs, text)
+
+    assert collapse(list(path)) == text
+    assert score(path) == pytest.approx(best)
