@@ -13,7 +13,7 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from forms_ocr import segment_page
@@ -297,6 +297,37 @@ READING_COLUMNS = (
 )
 
 
+def fields_write(fields: list[Field], columns: tuple[str, ...]) -> None:
+    """Write `columns` of saved `fields` as `save(update_fields=columns)` would, `updated_at`
+    set to now when it is among them, in one `executemany` of a single UPDATE statement.
+
+    A form's 17 `save()` calls spent most of their time building each statement in the ORM;
+    `bulk_update`'s CASE expressions over the JSON columns cost more to build still (about
+    50 ms a form). Here the statement is built once and the values are converted by the model
+    fields themselves, as `save()` converts them. A field whose row is gone updates nothing.
+    """
+    if not fields:
+        return
+    connection = connections[router.db_for_write(Field)]
+    meta = Field._meta
+    targets = [meta.get_field(name) for name in columns]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(target.column)} = %s" for target in targets)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    now = timezone.now()
+    rows = []
+    for field in fields:
+        if "updated_at" in columns:
+            field.updated_at = now
+        values = [
+            target.get_db_prep_save(getattr(field, target.attname), connection)
+            for target in targets
+        ]
+        rows.append([*values, field.pk])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def page_recognize(*, page_id: int, recognizers) -> str | None:
     """Read every field of the page in one batch per model, route each field, and settle the
     document when this was its last page. Returns the document's status afterwards."""
@@ -330,10 +361,7 @@ def page_recognize(*, page_id: int, recognizers) -> str | None:
         field.sampled = route.sampled
         field.model_version = model.version
     with transaction.atomic():
-        # One UPDATE per field: bulk_update's CASE expressions over JSON columns cost several
-        # times more to build (about 50 ms for a form's 17 fields) than the queries themselves.
-        for field in fields:
-            field.save(update_fields=READING_COLUMNS)
+        fields_write(fields, READING_COLUMNS)
         Page.objects.filter(pk=page.pk).update(recognized_at=timezone.now())
     return document_route_if_complete(document_id=page.document_id)
 

@@ -16,7 +16,7 @@ from recognition.models import Document, DocumentStatus, Field, FieldStatus, Pag
 from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
 from recognition.services.model_versions import builtin_default
-from tests.factories import UserFactory
+from tests.factories import FieldFactory, PageFactory, UserFactory
 
 DIGITS = Path(__file__).resolve().parent.parent / "ml" / "fixtures" / "mnist_test_300.npz"
 
@@ -254,3 +254,41 @@ def test_string_marks_are_scored_by_the_digit_model_only_when_configured(db, set
     assert scored.strings.recognizer.digit_recognizer is scored.digits.recognizer
     assert scored.digits.recognizer.has_reject_class
     inference._loaded.clear()
+
+
+def test_fields_write_stores_the_reading_columns_in_one_statement_and_leaves_the_rest(db):
+    """Recognition writes a page's readings with one statement; the values read back as
+    `save()` would have stored them, `updated_at` moves on, a column it was not asked to write
+    keeps what another process put there meanwhile, and a field deleted meanwhile is skipped."""
+    page = PageFactory()
+    fields = [FieldFactory(page=page, index=i) for i in range(3)]
+    before = Field.objects.get(pk=fields[0].pk).updated_at
+    reviewer = UserFactory()
+    Field.objects.filter(pk=fields[0].pk).update(claimed_by=reviewer)  # a claim taken meanwhile
+    Field.objects.filter(pk=fields[2].pk).delete()
+    for i, field in enumerate(fields):
+        field.value = field.machine_value = f"70{i}"
+        field.characters = [{"char": "7", "confidence": 0.5, "alternatives": [["1", 0.25]]}]
+        field.n_best = [[f"70{i}", 0.5], ["100", 0.25]]
+        field.confidence = 0.125
+        field.status = FieldStatus.NEEDS_REVIEW
+        field.review_reason = "low confidence"
+        field.sampled = True
+
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.fields_write(fields, pipeline.READING_COLUMNS)
+
+    assert len(queries) == 1
+    stored = {f.pk: f for f in Field.objects.filter(page=page)}
+    assert set(stored) == {fields[0].pk, fields[1].pk}
+    for i, field in enumerate(fields[:2]):
+        row = stored[field.pk]
+        assert (row.value, row.machine_value, row.confidence) == (f"70{i}", f"70{i}", 0.125)
+        assert row.characters == field.characters and row.n_best == field.n_best
+        assert (row.status, row.review_reason, row.sampled) == (
+            FieldStatus.NEEDS_REVIEW,
+            "low confidence",
+            True,
+        )
+        assert row.updated_at > before
+    assert stored[fields[0].pk].claimed_by == reviewer
