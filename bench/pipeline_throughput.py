@@ -1,7 +1,7 @@
 """Pipeline throughput: synthetic form pages through ingest, segment and recognize on a real
 worker (prefork, both queues), on the configured database and broker (embedded by default).
 
-    python bench/pipeline_throughput.py [--pages 40] [--concurrency 2] [--prefetch-multiplier 4]
+    python bench/pipeline_throughput.py [--pages 40] [--concurrency N] [--prefetch-multiplier 4]
 
 Prints JSON with hardware, versions, pages per minute (wall clock from the first upload to the
 last settled page), CPU-ms per page (the worker's processes; this process, which stores the uploads
@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hdrsite.launch import worker_concurrency_default  # noqa: E402
+
 
 def worker_stop(worker: subprocess.Popen) -> None:
     os.killpg(worker.pid, signal.SIGTERM)
@@ -38,7 +40,10 @@ def worker_stop(worker: subprocess.Popen) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument(
+        "--concurrency", type=int, default=worker_concurrency_default(),
+        help="worker processes: by default the embedded worker's (cores + 1)",
+    )  # fmt: skip
     parser.add_argument(
         "--prefetch-multiplier", type=int, default=4,
         help="messages each pool process reserves ahead: 4 as the embedded and the compose cpu "

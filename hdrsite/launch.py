@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 30
 
 
+def worker_concurrency_default() -> int:
+    """Worker processes when HDR_WORKER_CONCURRENCY is unset: one per core this process may
+    run on, plus one that takes the core a process leaves while it waits for the disk (the
+    flushes of stored files) or the database. On two cores, two processes kept the cores
+    93-94% busy through the pipeline bench, three kept them 96.5-97% busy."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not offered on every platform
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
 
@@ -44,7 +56,7 @@ def _stop(children: dict[str, subprocess.Popen]) -> None:
 
 def main() -> int:
     port = env_int("PORT", 8000)
-    concurrency = env_int("HDR_WORKER_CONCURRENCY", 2)
+    concurrency = env_int("HDR_WORKER_CONCURRENCY", worker_concurrency_default())
     prefetch = env_int("HDR_WORKER_PREFETCH", 4)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdrsite.settings")
 
