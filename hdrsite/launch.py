@@ -24,7 +24,8 @@ def worker_concurrency_default() -> int:
     """Worker processes when HDR_WORKER_CONCURRENCY is unset: one per core this process may
     run on, plus one that takes the core a process leaves while it waits for the disk (the
     flushes of stored files) or the database. On two cores, two processes kept the cores
-    93-94% busy through the pipeline bench, three kept them 96.5-97% busy."""
+    87-94% busy through the pipeline bench, three kept them 93-98% busy
+    (docs/pipeline-throughput.md)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not offered on every platform
