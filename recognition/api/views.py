@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -143,9 +145,9 @@ class DocumentFileApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.BINARY})
     def get(self, request, document_id):
         document = documents_visible_to(request.user).get(pk=document_id)
-        return FileResponse(
-            document.file.open("rb"), as_attachment=True, filename=document.original_name
-        )
+        # The name without the folders a ZIP member keeps ("scans.zip:north/0001.png").
+        filename = PurePosixPath(document.original_name).name
+        return FileResponse(document.file.open("rb"), as_attachment=True, filename=filename)
 
 
 class BatchSerializer(serializers.ModelSerializer):

@@ -39,10 +39,36 @@ class Upload:
     data: bytes
 
 
+# What archivers and file managers put into a ZIP beside the files chosen: macOS's resource
+# forks ("__MACOSX/", "._name") and folder settings, Windows' thumbnail caches. Skipped rather
+# than refused as unreadable scans, or no ZIP made by a Mac's "Compress" would be accepted.
+ZIP_SYSTEM_FOLDERS = frozenset({"__MACOSX"})
+ZIP_SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+NAME_MAX = 255
+
+
 def _display_name(name: str) -> str:
-    # Keep only the last path component: names are shown, never used as paths.
-    cleaned = PurePosixPath(name.replace("\\", "/")).name.strip()
-    return (cleaned or "upload")[:255]
+    """A name fit to show: its folders kept (a ZIP's "north/0001.png" and "south/0001.png" stay
+    apart) but never a step up or a root ("..", "/", "C:"), no control characters, and at most
+    255 characters, keeping the end (the file's own name) when shortened. Names are shown and
+    exported, never used as paths."""
+    printable = "".join(c for c in name if c.isprintable())
+    parts = [p.strip() for p in printable.replace("\\", "/").split("/")]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    if parts and len(parts[0]) == 2 and parts[0][1] == ":" and len(parts) > 1:
+        parts = parts[1:]  # a Windows drive
+    cleaned = "/".join(parts) or "upload"
+    return cleaned if len(cleaned) <= NAME_MAX else "…" + cleaned[-(NAME_MAX - 1) :]
+
+
+def _zip_system_file(filename: str) -> bool:
+    parts = PurePosixPath(filename.replace("\\", "/")).parts
+    return (
+        any(part in ZIP_SYSTEM_FOLDERS for part in parts[:-1])
+        or not parts
+        or parts[-1] in ZIP_SYSTEM_FILES
+        or parts[-1].startswith("._")
+    )
 
 
 def upload_validate(upload: Upload) -> str:
@@ -151,14 +177,19 @@ def document_create(
 def zip_uploads_extract(upload: Upload) -> list[Upload]:
     """The scans inside a ZIP, refusing bombs, nested archives and anything that is not a scan.
 
-    Nothing is written to disk: member names are display names only, so path tricks ("../",
-    absolute paths) cannot escape anywhere.
+    Nothing is written to disk: member names are display names only ("scans.zip:north/0001.png"),
+    so path tricks ("../", absolute paths) cannot escape anywhere. The files an operating system
+    adds to an archive by itself are skipped (`ZIP_SYSTEM_FOLDERS`, `ZIP_SYSTEM_FILES`, "._*").
     """
     max_files = settings.HDR_UPLOAD_MAX_FILES
     max_bytes = settings.HDR_UPLOAD_MAX_BYTES
     try:
         archive = zipfile.ZipFile(io.BytesIO(upload.data))
-        members = [info for info in archive.infolist() if not info.is_dir()]
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir() and not _zip_system_file(info.filename)
+        ]
     except (zipfile.BadZipFile, OSError) as exc:
         raise ApplicationError(f"{upload.name}: not a readable ZIP archive ({exc})") from exc
     if not members:

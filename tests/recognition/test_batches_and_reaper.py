@@ -257,11 +257,14 @@ def test_ingest_command_stores_files_and_reports_refusals(db, tmp_path, capsys):
     (tmp_path / "scans").mkdir()
     (tmp_path / "scans" / "a.png").write_bytes(png_bytes())
     (tmp_path / "scans" / "b.pdf").write_bytes(b"not a pdf at all")
+    (tmp_path / "scans" / "north").mkdir()
+    (tmp_path / "scans" / "north" / "a.png").write_bytes(png_bytes())
 
-    with pytest.raises(CommandError, match="1 of 2 files were refused"):
+    with pytest.raises(CommandError, match="1 of 3 files were refused"):
         call_command("ingest", str(tmp_path / "scans"), "--user", "ops")
 
-    assert list(Document.objects.values_list("original_name", flat=True)) == ["a.png"]
+    names = sorted(Document.objects.values_list("original_name", flat=True))
+    assert names == ["a.png", "north/a.png"]
     assert "b.pdf: refused: b.pdf: unsupported file type" in capsys.readouterr().err
 
 

@@ -14,7 +14,7 @@ from django.db.models.signals import pre_save
 from rest_framework.test import APIClient
 
 from recognition.models import Batch, Document, DocumentStatus
-from recognition.services.documents import Upload, document_create
+from recognition.services.documents import Upload, _display_name, document_create
 from tests.factories import DocumentFactory, FieldFactory, PageFactory, UserFactory, png_bytes
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -327,7 +327,7 @@ def test_batch_of_files_and_a_zip_becomes_one_document_per_scan(api, settings):
     body = response.json()
     assert body["progress"]["total"] == 3 and body["progress"]["by_status"]["queued"] == 3
     names = sorted(Document.objects.values_list("original_name", flat=True))
-    assert names == ["c.png", "scans.zip:a.png", "scans.zip:b.pdf"]
+    assert names == ["c.png", "scans.zip:a.png", "scans.zip:sub/b.pdf"]
     progress = api.get(f"/api/v1/batches/{body['id']}/").json()["progress"]
     assert progress["complete"] is False
 
@@ -391,8 +391,74 @@ def test_zip_slip_names_are_display_only(api):
 
     assert response.status_code == 202
     document = Document.objects.get()
-    assert document.original_name == "scans.zip:x.png"
+    assert document.original_name == "scans.zip:tmp/x.png"
     assert ".." not in document.file.name
+
+
+def test_zip_members_in_folders_keep_their_folders_apart(api):
+    archive = _zip({"north/0001.png": png_bytes(), "south/0001.png": png_bytes()})
+
+    response = api.post(
+        "/api/v1/batches/", {"files": [_upload("scans.zip", archive)]}, format="multipart"
+    )
+
+    assert response.status_code == 202
+    names = sorted(Document.objects.values_list("original_name", flat=True))
+    assert names == ["scans.zip:north/0001.png", "scans.zip:south/0001.png"]
+    document = Document.objects.get(original_name="scans.zip:north/0001.png")
+    download = api.get(f"/api/v1/documents/{document.pk}/file")
+    assert 'filename="0001.png"' in download["Content-Disposition"]
+
+
+def test_files_an_operating_system_adds_to_a_zip_are_skipped_not_refused(api):
+    archive = _zip(
+        {
+            "scans/a.png": png_bytes(),
+            "__MACOSX/scans/._a.png": b"\x00\x05\x16\x07AppleDouble",
+            "scans/.DS_Store": b"\x00\x00\x00\x01Bud1",
+            "scans/Thumbs.db": b"\xd0\xcf\x11\xe0",
+            "._b.png": b"\x00\x05\x16\x07",
+        }
+    )
+
+    response = api.post(
+        "/api/v1/batches/", {"files": [_upload("scans.zip", archive)]}, format="multipart"
+    )
+
+    assert response.status_code == 202, response.json()
+    assert list(Document.objects.values_list("original_name", flat=True)) == [
+        "scans.zip:scans/a.png"
+    ]
+
+
+def test_a_zip_of_system_files_only_is_refused_as_empty(api):
+    archive = _zip({"__MACOSX/._a.png": b"\x00\x05\x16\x07", ".DS_Store": b"Bud1"})
+
+    response = api.post(
+        "/api/v1/batches/", {"files": [_upload("scans.zip", archive)]}, format="multipart"
+    )
+
+    assert response.status_code == 400
+    assert "holds no files" in response.json()["error"]["message"]
+    assert not Document.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("a.png", "a.png"),
+        ("north/0001.png", "north/0001.png"),
+        ("../../etc/./x.png", "etc/x.png"),
+        ("/abs/x.png", "abs/x.png"),
+        ("C:\\Users\\clerk\\x.png", "Users/clerk/x.png"),
+        ("bad\nname\x00.png", "badname.png"),
+        ("..", "upload"),
+        ("d/" * 200 + "end.png", "…" + ("d/" * 200 + "end.png")[-254:]),
+    ],
+)
+def test_display_names_keep_folders_but_never_climb_and_fit_the_column(given, shown):
+    assert _display_name(given) == shown
+    assert len(_display_name(given)) <= 255
 
 
 def test_anonymous_callers_are_refused(db):

@@ -20,20 +20,24 @@ class Command(BaseCommand):
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"no user named {user!r}")
-        files: list[Path] = []
+        # Each file with the name it is shown by: its path below the folder given, so that
+        # north/0001.png and south/0001.png stay apart, or its own name when given itself.
+        files: list[tuple[Path, str]] = []
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
                 files.extend(
-                    p for p in sorted(path.rglob("*")) if p.suffix.lower() in SCAN_SUFFIXES
+                    (p, p.relative_to(path).as_posix())
+                    for p in sorted(path.rglob("*"))
+                    if p.suffix.lower() in SCAN_SUFFIXES and p.is_file()
                 )
             elif path.is_file():
-                files.append(path)
+                files.append((path, path.name))
             else:
                 raise CommandError(f"{raw}: no such file or folder")
         failures = 0
-        for path in files:
-            upload = Upload(name=path.name, data=path.read_bytes())
+        for path, name in files:
+            upload = Upload(name=name, data=path.read_bytes())
             try:
                 if path.suffix.lower() == ".zip":
                     batch = batch_create(owner=owner, uploads=[upload])
