@@ -267,6 +267,7 @@ CELERY_TASK_ROUTES = {
     "hdr.page_segment": {"queue": "cpu"},
     "hdr.page_recognize": {"queue": "gpu"},
     "hdr.documents_reap_stuck": {"queue": "cpu"},
+    "hdr.retraining_reap_stuck": {"queue": "cpu"},
     "hdr.batch_webhook_deliver": {"queue": "cpu"},
     "hdr.batches_sweep": {"queue": "cpu"},
     "hdr.retrain": {"queue": "gpu"},
@@ -292,6 +293,8 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "documents-reap-stuck": {"task": "hdr.documents_reap_stuck", "schedule": 300},
+    # Retraining jobs whose worker died (no heartbeat) or whose message was lost.
+    "retraining-reap-stuck": {"task": "hdr.retraining_reap_stuck", "schedule": 300},
     # Batch events and webhooks that a crash or a broker outage cost (recognition.services.batches).
     "batches-sweep": {"task": "hdr.batches_sweep", "schedule": 300},
     # Nightly; edit the time in the admin (Periodic tasks). It only starts a job when enough new
@@ -314,6 +317,9 @@ HDR_WEBHOOK_TIMEOUT_S = env_float("HDR_WEBHOOK_TIMEOUT_S", 10.0)
 HDR_WEBHOOK_ALLOW_PRIVATE = env_bool("HDR_WEBHOOK_ALLOW_PRIVATE", False)
 # Documents in `processing` longer than this are re-queued (or failed after 3 attempts).
 HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
+# A running retraining job with no heartbeat (one a minute) for this long failed: its worker
+# died. A queued one not started after this long is sent to the queue again.
+HDR_RETRAIN_STALE_S = env_int("HDR_RETRAIN_STALE_S", 1800)
 # How long a web process accepts an API token it has checked without asking the database again
 # (recognition/api/authentication.py): a token deleted elsewhere works this much longer. 0: off.
 HDR_API_TOKEN_CACHE_S = env_float("HDR_API_TOKEN_CACHE_S", 5.0)

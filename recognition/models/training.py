@@ -75,6 +75,10 @@ class RetrainingJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The job's last sign of life: when it was (last) sent to the queue, then, while it runs,
+    # the run's heartbeat. The reaper fails a running job whose heartbeat stopped (its worker
+    # died) and sends a queued one whose message seems lost again (services.retraining).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from recognition.errors import ApplicationError, ConflictError
@@ -41,6 +46,8 @@ logger = logging.getLogger(__name__)
 # A candidate may be this much worse on the base test set (0.05 percentage points).
 BASE_TEST_TOLERANCE = 0.0005
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Seconds between a running job's heartbeats; the reaper waits HDR_RETRAIN_STALE_S (many beats).
+HEARTBEAT_S = 60.0
 # Base test strings generated from MNIST test digits (or the packaged sample of them).
 BASE_TEST_STRINGS = 300
 
@@ -75,6 +82,7 @@ def retraining_request(*, kind: str, user=None, trigger: str = "admin") -> Retra
             requested_by=user,
             base_version=base,
             config={"epochs": learning.epochs, "correction_weight": learning.correction_weight},
+            heartbeat_at=timezone.now(),
         )
         # Robust: a broker that is down must not turn a committed job into an error page.
         task_send_on_commit("hdr.retrain", job.pk)
@@ -102,6 +110,87 @@ def retraining_due() -> list[RetrainingJob]:
         except ApplicationError as exc:
             logger.warning("scheduled %s retraining not started: %s", kind, exc.message)
     return jobs
+
+
+def retraining_reap_stuck(*, stale_after: timedelta) -> dict[str, int]:
+    """Settle the jobs that nothing is working on any more.
+
+    - A running job whose heartbeat stopped `stale_after` ago fails with the reason: its worker
+      died (killed, out of memory, its node lost), and a job left `running` would refuse every
+      later job of its kind. The run is not restarted: what killed it may kill it again; the
+      next request or the nightly schedule starts a new job.
+    - A queued job that has not started `stale_after` after it was sent is sent again (a broker
+      restarted without its data loses the message). A message that was only waiting behind
+      another job is harmless twice: the run starts a job only while it is queued.
+    """
+    cutoff = timezone.now() - stale_after
+    last_sign = Coalesce("heartbeat_at", "started_at", "created_at")
+    failed = resent = 0
+    dead = (
+        RetrainingJob.objects.annotate(last_sign=last_sign)
+        .filter(status=JobStatus.RUNNING, last_sign__lt=cutoff)
+        .values_list("pk", "last_sign")
+    )
+    for job_id, last in dead:
+        reason = (
+            f"the worker running it stopped: no heartbeat since "
+            f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S %Z}; request the job again"
+        )
+        # Only if it is still silent: a heartbeat that arrived meanwhile keeps it running.
+        failed += (
+            RetrainingJob.objects.annotate(last_sign=last_sign)
+            .filter(pk=job_id, status=JobStatus.RUNNING, last_sign__lt=cutoff)
+            .update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+        )
+    waiting = (
+        RetrainingJob.objects.annotate(last_sign=last_sign)
+        .filter(status=JobStatus.QUEUED, last_sign__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    for job_id in waiting:
+        with transaction.atomic():
+            # Touching the heartbeat keeps the next sweep from sending it again too soon.
+            if (
+                RetrainingJob.objects.annotate(last_sign=last_sign)
+                .filter(pk=job_id, status=JobStatus.QUEUED, last_sign__lt=cutoff)
+                .update(heartbeat_at=timezone.now())
+            ):
+                task_send_on_commit("hdr.retrain", job_id)
+                resent += 1
+    if failed or resent:
+        logger.warning(
+            "reaper: %d retraining jobs failed (no heartbeat), %d sent again", failed, resent
+        )
+    return {"failed": failed, "resent": resent}
+
+
+@contextmanager
+def _heartbeat(job_id: int, *, every_s: float = HEARTBEAT_S) -> Iterator[None]:
+    """Stamp the running job's `heartbeat_at` every `every_s` seconds from a thread of its own
+    while the body runs, however long an epoch takes: the reaper tells a slow run from a dead
+    one by it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every_s):
+                try:
+                    RetrainingJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError as exc:
+                    # The database may be restarting; the next beat tries again.
+                    logger.warning("retraining job %s: heartbeat not stored (%s)", job_id, exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=beat, name=f"retrain-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def retraining_cancel(*, job_id: int) -> RetrainingJob:
@@ -228,18 +317,28 @@ def retraining_run(
     """The task body: fine-tune, register the candidate, gate it, maybe promote it.
 
     `epochs` overrides the learning settings; `string_steps` the steps per string epoch."""
-    import torch
-
-    from ml.checkpoint import checkpoint_load
-    from ml.finetune import FinetuneCancelled, FinetuneConfig, accuracy_of, finetune_digits
-
     with transaction.atomic():
         job = RetrainingJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != JobStatus.QUEUED:
             return job
         job.status = JobStatus.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+    with _heartbeat(job.pk):
+        _retraining_train(job, epochs=epochs, string_steps=string_steps)
+    job.refresh_from_db()
+    return job
+
+
+def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: int | None) -> None:
+    """The run of a job just marked running: its outcome is stored on the job, if the job is
+    still running when the outcome is known (the reaper may have failed it meanwhile)."""
+    import torch
+
+    from ml.checkpoint import checkpoint_load
+    from ml.finetune import FinetuneCancelled, FinetuneConfig, accuracy_of, finetune_digits
+
+    still_running = {"pk": job.pk, "status": JobStatus.RUNNING}
     learning = LearningSettings.current()
     try:
         base = job.base_version
@@ -251,9 +350,10 @@ def retraining_run(
             "output_dir": Path(settings.MEDIA_ROOT) / "models" / job.kind,
             "version": version,
             "on_epoch": lambda row: _save_progress(job.pk, row),
-            "should_stop": lambda: RetrainingJob.objects.filter(
-                pk=job.pk, cancel_requested=True
-            ).exists(),
+            # Cancelled, or settled by the reaper while it ran: either way, stop.
+            "should_stop": lambda: (
+                not RetrainingJob.objects.filter(**still_running, cancel_requested=False).exists()
+            ),
         }
         if job.kind == ModelKind.DIGITS:
             base_train, base_validation, base_test, base_name = _base_digits()
@@ -317,6 +417,13 @@ def retraining_run(
         gate = gate_decide(candidate_metrics, active_metrics)
         gate["base_test_set"] = base_name
         with transaction.atomic():
+            if not RetrainingJob.objects.select_for_update().filter(**still_running).exists():
+                logger.warning(
+                    "retraining job %s was settled while it ran (%s); its result is dropped",
+                    job.pk,
+                    RetrainingJob.objects.get(pk=job.pk).status,
+                )
+                return
             candidate, _ = ModelVersion.objects.update_or_create(
                 kind=job.kind,
                 version=version,
@@ -340,18 +447,16 @@ def retraining_run(
             job.finished_at = timezone.now()
             job.save(update_fields=["candidate", "gate", "status", "finished_at"])
     except FinetuneCancelled:
-        RetrainingJob.objects.filter(pk=job.pk).update(
+        RetrainingJob.objects.filter(**still_running).update(
             status=JobStatus.CANCELLED, finished_at=timezone.now()
         )
     except Exception as exc:
         logger.exception("retraining job %s failed", job.pk)
-        RetrainingJob.objects.filter(pk=job.pk).update(
+        RetrainingJob.objects.filter(**still_running).update(
             status=JobStatus.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
-    job.refresh_from_db()
-    return job
 
 
 def model_version_promote(*, version: ModelVersion) -> ModelVersion:

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ml.checkpoint import checkpoint_save
 from ml.export import onnx_export
 from ml.models import create_model
+from recognition.errors import ConflictError
 from recognition.inference import recognizers_active
 from recognition.models import (
     DocumentStatus,
@@ -27,11 +32,13 @@ from recognition.models import (
     TrainingSample,
 )
 from recognition.roles import Role
+from recognition.services import retraining
 from recognition.services.model_versions import model_version_activate
 from recognition.services.retraining import (
     gate_decide,
     retraining_cancel,
     retraining_due,
+    retraining_reap_stuck,
     retraining_request,
     retraining_run,
 )
@@ -233,6 +240,96 @@ def test_cancel_stops_a_queued_job_at_once_and_a_running_one_at_its_next_epoch(
     assert finished.status == JobStatus.CANCELLED
     assert finished.candidate is None
     assert ModelVersion.objects.count() == 1
+
+
+def test_a_running_job_whose_heartbeat_stopped_is_failed_and_no_longer_blocks_its_kind(
+    base_version, mnist
+):
+    _samples(mnist, 10, holdout=False)
+    dead = retraining_request(kind="digits")
+    silent_since = timezone.now() - timedelta(minutes=40)
+    RetrainingJob.objects.filter(pk=dead.pk).update(
+        status=JobStatus.RUNNING, started_at=silent_since, heartbeat_at=silent_since
+    )
+    with pytest.raises(ConflictError, match="already running"):
+        retraining_request(kind="digits")
+
+    assert retraining_reap_stuck(stale_after=timedelta(minutes=30)) == {"failed": 1, "resent": 0}
+
+    dead.refresh_from_db()
+    assert dead.status == JobStatus.FAILED and dead.finished_at is not None
+    assert "no heartbeat since" in dead.error and "request the job again" in dead.error
+    assert retraining_request(kind="digits").status == JobStatus.QUEUED
+
+
+def test_a_running_job_that_still_beats_is_left_running(base_version, mnist):
+    _samples(mnist, 10, holdout=False)
+    job = retraining_request(kind="digits")
+    long_ago, just_now = timezone.now() - timedelta(hours=3), timezone.now()
+    RetrainingJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=long_ago, heartbeat_at=just_now
+    )
+
+    assert retraining_reap_stuck(stale_after=timedelta(minutes=30)) == {"failed": 0, "resent": 0}
+    assert RetrainingJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again_once_per_wait(
+    base_version, mnist, broker, django_capture_on_commit_callbacks
+):
+    _samples(mnist, 10, holdout=False)
+    job = retraining_request(kind="digits")
+    RetrainingJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=31)
+    )
+    broker.sent.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = retraining_reap_stuck(stale_after=timedelta(minutes=30))
+        second = retraining_reap_stuck(stale_after=timedelta(minutes=30))
+
+    assert first == {"failed": 0, "resent": 1} and second == {"failed": 0, "resent": 0}
+    assert broker.sent == [("hdr.retrain", [str(job.pk)])]
+    assert RetrainingJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_beats_from_its_own_thread_while_the_run_works(base_version, mnist):
+    _samples(mnist, 10, holdout=False)
+    job = retraining_request(kind="digits")
+    started = timezone.now() - timedelta(minutes=5)
+    RetrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, heartbeat_at=started)
+
+    with retraining._heartbeat(job.pk, every_s=0.05):
+        deadline = time.monotonic() + 10
+        while RetrainingJob.objects.get(pk=job.pk).heartbeat_at == started:
+            assert time.monotonic() < deadline, "no heartbeat within 10 s"
+            time.sleep(0.02)
+
+    assert RetrainingJob.objects.get(pk=job.pk).heartbeat_at > started
+    assert not [t for t in threading.enumerate() if t.name == f"retrain-{job.pk}-heartbeat"]
+
+
+def test_a_run_reaped_while_it_trained_stops_and_registers_nothing(
+    base_version, mnist, monkeypatch
+):
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    _samples(mnist, 30, holdout=False)
+    _samples(mnist, 10, holdout=True, start=100)
+    job = retraining_request(kind="digits")
+    save_progress = retraining._save_progress
+
+    def reaped_after_the_first_epoch(job_id, row):
+        save_progress(job_id, row)
+        RetrainingJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error="reaped")
+
+    monkeypatch.setattr(retraining, "_save_progress", reaped_after_the_first_epoch)
+
+    finished = retraining_run(job_id=job.pk, epochs=3)
+
+    assert finished.status == JobStatus.FAILED and finished.error == "reaped"
+    assert [row["epoch"] for row in finished.progress] == [1]  # it stopped at the next epoch
+    assert finished.candidate is None and ModelVersion.objects.count() == 1
 
 
 def test_one_job_at_a_time_and_the_schedule_waits_for_enough_new_samples(base_version, mnist):

@@ -12,6 +12,7 @@ from django.conf import settings
 from recognition.services.batches import batches_sweep
 from recognition.services.maintenance import sessions_clear_expired
 from recognition.services.pipeline import documents_reap_stuck
+from recognition.services.retraining import retraining_reap_stuck
 
 
 @shared_task(name="hdr.ping")
@@ -39,6 +40,11 @@ def clear_expired_sessions() -> None:
 @shared_task(name="hdr.documents_reap_stuck")
 def reap_stuck_documents() -> dict:
     return documents_reap_stuck(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
+
+
+@shared_task(name="hdr.retraining_reap_stuck")
+def reap_stuck_retraining() -> dict:
+    return retraining_reap_stuck(stale_after=timedelta(seconds=settings.HDR_RETRAIN_STALE_S))
 
 
 @shared_task(name="hdr.batches_sweep")
