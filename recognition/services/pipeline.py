@@ -217,7 +217,7 @@ def page_segment(*, page_id: int, image: np.ndarray | None = None) -> int:
             page.quality = {**page.quality, "template": note}
         page.segmented_at = timezone.now()
         page.recognized_at = None
-        page.save()
+        page.save(update_fields=["crops", "skew_deg", "quality", "segmented_at", "recognized_at"])
         task_send_on_commit("hdr.page_recognize", page.pk)
     return len(result.fields)
 

@@ -63,6 +63,14 @@ def test_ingest_writes_a_new_page_row_once_with_its_image(db):
     ]
     # The INSERT carries the image; the one UPDATE is segmentation's (skew, quality, times).
     assert page_writes == ["INSERT", "UPDATE"]
+    [update] = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("UPDATE") and '"recognition_page"' in q["sql"][:40]
+    ]
+    # Only what segmentation found: the page's image, size and document are not written again.
+    assert not any(f'"{column}"' in update for column in ("image", "width", "document_id"))
+    assert all(f'"{column}"' in update for column in ("crops", "skew_deg", "quality"))
 
 
 def test_a_colour_png_is_stored_as_its_grey_page(db):
