@@ -1,9 +1,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import timedelta
 from importlib import import_module
+from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from recognition.models import Document, Field, Page, Template, TrainingSample
 
 logger = logging.getLogger(__name__)
 
@@ -13,3 +22,114 @@ def sessions_clear_expired() -> None:
     engine = import_module(settings.SESSION_ENGINE)
     engine.SessionStore.clear_expired()
     logger.info("expired sessions cleared")
+
+
+# --- stored files that no row points to -------------------------------------------------------
+#
+# A file is written before the row that names it (an upload, a page, a crop), so a crash in
+# between, a row deleted in the admin, or a page segmented again into fewer fields leaves files
+# behind that nothing reads. The sweep finds them folder by folder, asking the database only
+# about the rows that folder can belong to (by primary key, foreign key or unique hash, never by
+# a scan of a whole table), and deletes them once they are older than a grace period, so a file
+# whose row is about to be written is never taken. Folders it does not know (models/: versions
+# and their reports) are left alone.
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _documents_referenced(folder: str, names: list[str]) -> set[str]:
+    ids = {_uuid(PurePosixPath(name).name.split(".")[0]) for name in names} - {None}
+    return set(Document.objects.filter(pk__in=ids).values_list("file", flat=True))
+
+
+def _pages_referenced(folder: str, names: list[str]) -> set[str]:
+    document_id = _uuid(PurePosixPath(folder).name)
+    rows = Page.objects.filter(document_id=document_id).values_list("image", "crops")
+    return {name for row in rows for name in row} if document_id else set()
+
+
+def _crops_referenced(folder: str, names: list[str]) -> set[str]:
+    document_id = _uuid(PurePosixPath(folder).name)
+    if document_id is None:
+        return set()
+    return set(Field.objects.filter(page__document_id=document_id).values_list("crop", flat=True))
+
+
+def _samples_referenced(folder: str, names: list[str]) -> set[str]:
+    parts = PurePosixPath(folder).parts  # samples/<kind>/<xx>
+    if len(parts) != 3:
+        return set()
+    hashes = [PurePosixPath(name).stem for name in names]
+    return set(
+        TrainingSample.objects.filter(kind=parts[1], sha256__in=hashes).values_list(
+            "image", flat=True
+        )
+    )
+
+
+def _templates_referenced(folder: str, names: list[str]) -> set[str]:
+    return set(Template.objects.exclude(reference="").values_list("reference", flat=True))
+
+
+SWEPT_FOLDERS = {
+    "documents": _documents_referenced,
+    "pages": _pages_referenced,
+    "crops": _crops_referenced,
+    "samples": _samples_referenced,
+    "templates": _templates_referenced,
+}
+
+
+@dataclass
+class SweepReport:
+    files: int = 0
+    orphans: list[str] = dataclass_field(default_factory=list)
+    orphan_bytes: int = 0
+    deleted: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "files": self.files,
+            "orphans": len(self.orphans),
+            "orphan_bytes": self.orphan_bytes,
+            "deleted": self.deleted,
+        }
+
+
+def media_orphans_sweep(*, older_than: timedelta, delete: bool = False) -> SweepReport:
+    """Find (and with `delete`, remove) the stored files under the platform's own folders that
+    no row names and that were last written more than `older_than` ago."""
+    storage = storages["default"]
+    cutoff = timezone.now() - older_than
+    report = SweepReport()
+    for root, referenced in SWEPT_FOLDERS.items():
+        if not storage.exists(root):
+            continue
+        pending = [root]
+        while pending:
+            folder = pending.pop()
+            subfolders, files = storage.listdir(folder)
+            pending.extend(f"{folder}/{name}" for name in subfolders)
+            names = [f"{folder}/{name}" for name in files]
+            report.files += len(names)
+            if not names:
+                continue
+            known = referenced(folder, names)
+            for name in names:
+                if name in known or storage.get_modified_time(name) >= cutoff:
+                    continue
+                report.orphans.append(name)
+                report.orphan_bytes += storage.size(name)
+                if delete:
+                    storage.delete(name)
+                    report.deleted += 1
+    if report.deleted:
+        logger.warning(
+            "file sweep: %d orphan files deleted (%d bytes)", report.deleted, report.orphan_bytes
+        )
+    return report
