@@ -177,8 +177,8 @@ def test_a_batch_with_a_zip_is_read_and_its_signed_webhook_reaches_the_receiver(
     assert payload["batch"] == batch_id
     assert sorted(d["original_name"] for d in payload["documents"]) == [
         "c.png",
-        "scans.zip:a.png",
-        "scans.zip:b.png",
+        "scans.zip:scans/a.png",
+        "scans.zip:scans/b.png",
     ]
     assert {d["status"] for d in payload["documents"]} <= {"done", "needs_review"}
     progress = clerk_api.get(f"/api/v1/batches/{batch_id}/").json()["progress"]
