@@ -401,6 +401,15 @@ def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: i
                 ),
                 **common,
             )
+        threshold = result.card["accept_threshold"]
+        if not 0.0 <= threshold <= 1.0:
+            # No confidence gives the target error on the base validation set: the candidate
+            # would send every reading to review. Said plainly, not as a failed constraint.
+            raise ApplicationError(
+                f"the candidate reaches the target error at no confidence on the base "
+                f"validation set (accept threshold {threshold:.6g}), so it would send every "
+                "reading to review; it is not registered"
+            )
         active_model, _ = checkpoint_load(checkpoint_of(base))
         if job.kind == ModelKind.DIGITS:
             device = torch.device("cpu")
@@ -417,11 +426,12 @@ def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: i
         gate = gate_decide(candidate_metrics, active_metrics)
         gate["base_test_set"] = base_name
         with transaction.atomic():
-            if not RetrainingJob.objects.select_for_update().filter(**still_running).exists():
+            current = RetrainingJob.objects.select_for_update().get(pk=job.pk)
+            if current.status != JobStatus.RUNNING:
                 logger.warning(
                     "retraining job %s was settled while it ran (%s); its result is dropped",
                     job.pk,
-                    RetrainingJob.objects.get(pk=job.pk).status,
+                    current.status,
                 )
                 return
             candidate, _ = ModelVersion.objects.update_or_create(

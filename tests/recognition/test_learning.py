@@ -332,6 +332,53 @@ def test_a_run_reaped_while_it_trained_stops_and_registers_nothing(
     assert finished.candidate is None and ModelVersion.objects.count() == 1
 
 
+def test_a_run_reaped_after_its_last_epoch_registers_and_promotes_nothing(
+    base_version, mnist, monkeypatch
+):
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    _samples(mnist, 60, holdout=False)
+    _samples(mnist, 20, holdout=True, start=100)
+    learning = LearningSettings.current()
+    learning.auto_promote = True
+    learning.save()
+    job = retraining_request(kind="digits")
+    decide = retraining.gate_decide
+
+    def reaped_while_the_gate_decides(candidate, active):
+        RetrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error="reaped")
+        return {**decide(candidate, active), "passed": True}
+
+    monkeypatch.setattr(retraining, "gate_decide", reaped_while_the_gate_decides)
+
+    finished = retraining_run(job_id=job.pk, epochs=2)
+
+    assert finished.status == JobStatus.FAILED and finished.error == "reaped"
+    assert finished.candidate is None
+    assert list(ModelVersion.objects.values_list("version", "is_active")) == [("base", True)]
+
+
+def test_a_candidate_that_reaches_the_target_error_nowhere_fails_with_that_reason(
+    base_version, mnist, monkeypatch
+):
+    import ml.finetune
+    from ml.evaluation.calibration import RejectPoint
+
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    _samples(mnist, 60, holdout=False)
+    _samples(mnist, 20, holdout=True, start=100)
+    # What threshold_for_error answers when every threshold leaves too many errors.
+    monkeypatch.setattr(
+        ml.finetune, "threshold_for_error", lambda *args: RejectPoint(1.0 + 1e-9, 1.0, 0.0)
+    )
+    job = retraining_request(kind="digits")
+
+    finished = retraining_run(job_id=job.pk, epochs=1)
+
+    assert finished.status == JobStatus.FAILED
+    assert "would send every reading to review" in finished.error
+    assert ModelVersion.objects.count() == 1
+
+
 def test_one_job_at_a_time_and_the_schedule_waits_for_enough_new_samples(base_version, mnist):
     settings = LearningSettings.current()
     settings.min_new_samples = 15
