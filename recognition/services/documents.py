@@ -8,7 +8,6 @@ import logging
 import zipfile
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -62,12 +61,11 @@ def _display_name(name: str) -> str:
 
 
 def _zip_system_file(filename: str) -> bool:
-    parts = PurePosixPath(filename.replace("\\", "/")).parts
+    *folders, name = _display_name(filename).split("/")
     return (
-        any(part in ZIP_SYSTEM_FOLDERS for part in parts[:-1])
-        or not parts
-        or parts[-1] in ZIP_SYSTEM_FILES
-        or parts[-1].startswith("._")
+        name in ZIP_SYSTEM_FILES
+        or name.startswith("._")
+        or any(folder in ZIP_SYSTEM_FOLDERS for folder in folders)
     )
 
 

@@ -29,8 +29,8 @@ def sessions_clear_expired() -> None:
 # A file is written before the row that names it (an upload, a page, a crop), so a crash in
 # between, a row deleted in the admin, or a page segmented again into fewer fields leaves files
 # behind that nothing reads. The sweep finds them folder by folder, asking the database only
-# about the rows that folder can belong to (by primary key, foreign key or unique hash, never by
-# a scan of a whole table), and deletes them once they are older than a grace period, so a file
+# about the rows that folder can belong to (by primary key, foreign key or unique hash; only the
+# small templates table is read whole), and deletes them once they are older than a grace period, so a file
 # whose row is about to be written is never taken. Folders it does not know (models/: versions
 # and their reports) are left alone.
 
@@ -49,8 +49,10 @@ def _documents_referenced(folder: str, names: list[str]) -> set[str]:
 
 def _pages_referenced(folder: str, names: list[str]) -> set[str]:
     document_id = _uuid(PurePosixPath(folder).name)
+    if document_id is None:
+        return set()
     rows = Page.objects.filter(document_id=document_id).values_list("image", "crops")
-    return {name for row in rows for name in row} if document_id else set()
+    return {name for row in rows for name in row}
 
 
 def _crops_referenced(folder: str, names: list[str]) -> set[str]:

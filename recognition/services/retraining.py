@@ -124,36 +124,24 @@ def retraining_reap_stuck(*, stale_after: timedelta) -> dict[str, int]:
       another job is harmless twice: the run starts a job only while it is queued.
     """
     cutoff = timezone.now() - stale_after
-    last_sign = Coalesce("heartbeat_at", "started_at", "created_at")
+    # Filtered again in each update: a heartbeat that arrives meanwhile keeps the job as it is.
+    silent = RetrainingJob.objects.annotate(
+        last_sign=Coalesce("heartbeat_at", "started_at", "created_at")
+    ).filter(last_sign__lt=cutoff)
     failed = resent = 0
-    dead = (
-        RetrainingJob.objects.annotate(last_sign=last_sign)
-        .filter(status=JobStatus.RUNNING, last_sign__lt=cutoff)
-        .values_list("pk", "last_sign")
-    )
-    for job_id, last in dead:
+    for job_id, last in silent.filter(status=JobStatus.RUNNING).values_list("pk", "last_sign"):
         reason = (
             f"the worker running it stopped: no heartbeat since "
             f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S %Z}; request the job again"
         )
-        # Only if it is still silent: a heartbeat that arrived meanwhile keeps it running.
-        failed += (
-            RetrainingJob.objects.annotate(last_sign=last_sign)
-            .filter(pk=job_id, status=JobStatus.RUNNING, last_sign__lt=cutoff)
-            .update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+        failed += silent.filter(pk=job_id, status=JobStatus.RUNNING).update(
+            status=JobStatus.FAILED, error=reason, finished_at=timezone.now()
         )
-    waiting = (
-        RetrainingJob.objects.annotate(last_sign=last_sign)
-        .filter(status=JobStatus.QUEUED, last_sign__lt=cutoff)
-        .values_list("pk", flat=True)
-    )
-    for job_id in waiting:
+    for job_id in silent.filter(status=JobStatus.QUEUED).values_list("pk", flat=True):
         with transaction.atomic():
             # Touching the heartbeat keeps the next sweep from sending it again too soon.
-            if (
-                RetrainingJob.objects.annotate(last_sign=last_sign)
-                .filter(pk=job_id, status=JobStatus.QUEUED, last_sign__lt=cutoff)
-                .update(heartbeat_at=timezone.now())
+            if silent.filter(pk=job_id, status=JobStatus.QUEUED).update(
+                heartbeat_at=timezone.now()
             ):
                 task_send_on_commit("hdr.retrain", job_id)
                 resent += 1
