@@ -83,7 +83,7 @@ def test_the_worker_process_serves_its_tasks_on_one_postgres_connection(
 
     served_by = []
     for _ in range(3):
-        reap_stuck_documents.delay().get(timeout=60)
+        reap_stuck_documents.apply_async(ignore_result=False).get(timeout=60)
         wait_until(lambda: len(others()) == 1, timeout=10)
         served_by.append(others())
 

@@ -37,6 +37,17 @@ def test_tasks_are_routed_to_their_queues(settings):
     assert app.amqp.router.route({}, "hdr.sessions_clear_expired")["queue"].name == "cpu"
 
 
+def test_every_periodic_task_is_routed_and_stores_no_result(settings):
+    """Beat's tasks exist, go to the cpu pool, and leave nothing in the result backend."""
+    from worker.celery import app
+
+    app.loader.import_default_modules()  # as a worker does at start: the tasks' modules
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        task = app.tasks[entry["task"]]
+        assert app.amqp.router.route({}, task.name)["queue"].name == "cpu", task.name
+        assert task.ignore_result is True, task.name
+
+
 def test_embedded_filesystem_broker_round_trip(embedded_env, tmp_path: Path, monkeypatch):
     """With no broker configured, a worker and a client meet through the filesystem broker."""
     # Celery lets these variables override an app's own configuration; this client must not see

@@ -13,7 +13,7 @@ def retrain(job_id: int) -> str | None:
     return job.status if job else None
 
 
-@shared_task(name="hdr.retrain_due")
+@shared_task(name="hdr.retrain_due", ignore_result=True)
 def retrain_due() -> list[int]:
     """Start a retraining job for each model with enough new reviewed samples."""
     return [job.pk for job in retraining_due()]

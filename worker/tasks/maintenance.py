@@ -32,21 +32,26 @@ def device_info() -> dict:
     }
 
 
-@shared_task(name="hdr.sessions_clear_expired")
+# The periodic tasks below store no result: nobody reads one, and each run would leave a key in
+# the result backend for a day. The worker's log has what each returns ("succeeded in ...").
+
+
+@shared_task(name="hdr.sessions_clear_expired", ignore_result=True)
 def clear_expired_sessions() -> None:
     sessions_clear_expired()
 
 
-@shared_task(name="hdr.documents_reap_stuck")
+@shared_task(name="hdr.documents_reap_stuck", ignore_result=True)
 def reap_stuck_documents() -> dict:
     return documents_reap_stuck(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
 
 
-@shared_task(name="hdr.retraining_reap_stuck")
+@shared_task(name="hdr.retraining_reap_stuck", ignore_result=True)
 def reap_stuck_retraining() -> dict:
     return retraining_reap_stuck(stale_after=timedelta(seconds=settings.HDR_RETRAIN_STALE_S))
 
 
-@shared_task(name="hdr.batches_sweep")
+@shared_task(name="hdr.batches_sweep", ignore_result=True)
 def sweep_batches() -> dict:
     return batches_sweep(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
+
