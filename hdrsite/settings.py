@@ -270,6 +270,7 @@ CELERY_TASK_ROUTES = {
     "hdr.retraining_reap_stuck": {"queue": "cpu"},
     "hdr.batch_webhook_deliver": {"queue": "cpu"},
     "hdr.batches_sweep": {"queue": "cpu"},
+    "hdr.documents_expire": {"queue": "cpu"},
     "hdr.retrain": {"queue": "gpu"},
     "hdr.retrain_due": {"queue": "cpu"},
 }
@@ -300,6 +301,8 @@ CELERY_BEAT_SCHEDULE = {
     # Nightly; edit the time in the admin (Periodic tasks). It only starts a job when enough new
     # reviewed samples arrived (Learning settings).
     "retrain-due": {"task": "hdr.retrain_due", "schedule": crontab(hour=2, minute=0)},
+    # Retention (HDR_RETENTION_DAYS); does nothing while that is 0.
+    "documents-expire": {"task": "hdr.documents_expire", "schedule": 3600},
     "sessions-clear-expired": {
         "task": "hdr.sessions_clear_expired",
         "schedule": 6 * 3600,
@@ -320,6 +323,9 @@ HDR_STUCK_AFTER_S = env_int("HDR_STUCK_AFTER_S", 1800)
 # A running retraining job with no heartbeat (one a minute) for this long failed: its worker
 # died. A queued one not started after this long is sent to the queue again.
 HDR_RETRAIN_STALE_S = env_int("HDR_RETRAIN_STALE_S", 1800)
+# Retention: final documents (done or failed) older than this many days are deleted with their
+# results and files, every hour. 0 keeps every document.
+HDR_RETENTION_DAYS = env_int("HDR_RETENTION_DAYS", 0)
 # How long a web process accepts an API token it has checked without asking the database again
 # (recognition/api/authentication.py): a token deleted elsewhere works this much longer. 0: off.
 HDR_API_TOKEN_CACHE_S = env_float("HDR_API_TOKEN_CACHE_S", 5.0)

@@ -13,6 +13,11 @@ urlpatterns = [
     path("documents/", documents.documents_page, name="documents"),
     path("documents/<uuid:document_id>/", documents.document_page, name="document"),
     path(
+        "documents/<uuid:document_id>/delete/",
+        documents.document_delete_page,
+        name="document-delete",
+    ),
+    path(
         "documents/<uuid:document_id>/pages/<int:index>.png",
         documents.page_image,
         name="page-image",

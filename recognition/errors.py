@@ -23,6 +23,13 @@ class NotFoundError(ApplicationError):
     code = "not_found"
 
 
+class ForbiddenError(ApplicationError):
+    """The caller may see the object but not do this to it."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class ConflictError(ApplicationError):
     """The object changed (or is held by someone else) since the caller loaded it."""
 

@@ -27,6 +27,7 @@ from recognition.services.documents import (
     Upload,
     batch_create,
     document_create,
+    document_delete,
     template_resolve,
 )
 from recognition.services.playground import drawing_read
@@ -125,6 +126,13 @@ class DocumentDetailApi(APIView):
     def get(self, request, document_id):
         document = document_with_results(user=request.user, document_id=document_id)
         return Response(DocumentDetailSerializer(document, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, document_id):
+        """Delete the document, its results and its files (its uploader or an admin); 409 while
+        it is being read."""
+        document_delete(user=request.user, document_id=document_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DocumentExportApi(APIView):

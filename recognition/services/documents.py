@@ -5,20 +5,28 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import zipfile
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
-from recognition.errors import ApplicationError
+from recognition.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from recognition.models import SETTLED_STATUSES, Batch, Document, DocumentStatus, Template
-from recognition.services.batches import batch_complete_if_settled, callback_url_check
+from recognition.roles import user_is_admin
+from recognition.selectors.documents import user_sees_all_documents
+from recognition.services.batches import (
+    batch_complete_if_settled,
+    batch_done_if_final,
+    callback_url_check,
+)
 from recognition.services.tasks import task_send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -280,3 +288,78 @@ def document_fail(*, document_id, reason: str) -> bool:
     if batch_id:
         batch_complete_if_settled(batch_id=batch_id)
     return True
+
+
+# --- deleting documents -----------------------------------------------------------------------
+#
+# A document's files are its original (`documents/`), its pages (`pages/<id>/`: images and the
+# crops segmentation stores for recognition) and its fields' crops (`crops/<id>/`). The rows go
+# in one transaction; the files only once it has committed, so a rollback never leaves rows
+# without files. A process that dies between the two leaves files that no row names, which
+# `manage.py files_sweep` takes. Training samples cut from corrected fields are not the
+# document's: they stay with the training set (their link to the field is cleared).
+
+
+def document_files_delete(*, document_id, file_name: str) -> int:
+    """Delete a document's stored files (its rows are gone); returns how many were deleted. A
+    file that cannot be deleted is logged and left to the file sweep, never raised."""
+    storage = storages["default"]
+    names = [file_name] if file_name else []
+    for folder in (f"pages/{document_id}", f"crops/{document_id}"):
+        try:
+            if storage.exists(folder):
+                names.extend(f"{folder}/{name}" for name in storage.listdir(folder)[1])
+        except OSError as exc:
+            logger.warning("files of document %s not listed in %s: %s", document_id, folder, exc)
+    deleted = 0
+    for name in names:
+        try:
+            storage.delete(name)
+            deleted += 1
+        except OSError as exc:
+            logger.warning("file %s of deleted document %s kept: %s", name, document_id, exc)
+    for folder in (f"pages/{document_id}", f"crops/{document_id}"):
+        # Not a local folder, not empty, or not there: nothing to remove.
+        with suppress(NotImplementedError, OSError):
+            os.rmdir(storage.path(folder))
+    return deleted
+
+
+def documents_delete_rows(documents: list[Document]) -> None:
+    """Delete these documents' rows (pages, fields and reviews with them) inside the caller's
+    transaction, and their files once it commits; batches that lose their last unsettled
+    document reach their events."""
+    batch_ids = {document.batch_id for document in documents if document.batch_id}
+    Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
+    for document in documents:
+        transaction.on_commit(
+            lambda document_id=document.pk, name=document.file.name: document_files_delete(
+                document_id=document_id, file_name=name
+            )
+        )
+    for batch_id in batch_ids:
+        transaction.on_commit(lambda batch_id=batch_id: _batch_settle(batch_id))
+
+
+def _batch_settle(batch_id) -> None:
+    batch_complete_if_settled(batch_id=batch_id)
+    batch_done_if_final(batch_id=batch_id)
+
+
+def document_delete(*, user, document_id) -> None:
+    """Delete a document with its results and files, for the clerk who uploaded it or an admin.
+
+    A document being read is refused: its worker would write pages and crops for rows that are
+    gone. A queued one may go (its ingest finds nothing to do)."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None or not (document.owner_id == user.pk or user_sees_all_documents(user)):
+            raise NotFoundError("no such document")
+        if document.owner_id != user.pk and not user_is_admin(user):
+            raise ForbiddenError("only the clerk who uploaded a document, or an admin, deletes it")
+        if document.status == DocumentStatus.PROCESSING:
+            raise ConflictError(
+                "the document is being read; delete it once it is done or has failed"
+            )
+        documents_delete_rows([document])
+    logger.info("document %s deleted by %s", document_id, user)

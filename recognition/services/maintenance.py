@@ -10,9 +10,19 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.storage import storages
+from django.db import transaction
 from django.utils import timezone
 
-from recognition.models import Document, Field, Page, Template, TrainingSample
+from recognition.models import (
+    FINAL_STATUSES,
+    Batch,
+    Document,
+    Field,
+    Page,
+    Template,
+    TrainingSample,
+)
+from recognition.services.documents import documents_delete_rows
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +32,47 @@ def sessions_clear_expired() -> None:
     engine = import_module(settings.SESSION_ENGINE)
     engine.SessionStore.clear_expired()
     logger.info("expired sessions cleared")
+
+
+# --- retention ----------------------------------------------------------------------------------
+#
+# With HDR_RETENTION_DAYS set, documents are deleted with their results and files once they are
+# that old and final (done, or failed). A document still waiting for review is kept: deleting it
+# would throw away work a person has not done yet. Batches left with no document go too.
+
+
+def documents_expired(*, older_than: timedelta):
+    """The final documents created more than `older_than` ago, oldest first."""
+    cutoff = timezone.now() - older_than
+    return Document.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES).order_by(
+        "created_at"
+    )
+
+
+def documents_expire(*, older_than: timedelta, chunk: int = 200) -> dict[str, int]:
+    """Delete the documents `documents_expired` names, `chunk` to a transaction, and the batches
+    older than `older_than` that have no document left. Returns the counts deleted."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                documents_expired(older_than=older_than).values_list("pk", flat=True)[:chunk]
+            )
+            # Locked, and still final: a document re-queued meanwhile is not taken.
+            documents = list(
+                Document.objects.select_for_update()
+                .filter(pk__in=ids, status__in=FINAL_STATUSES)
+                .only("pk", "batch_id", "file")
+            )
+            documents_delete_rows(documents)
+        deleted += len(documents)
+        if len(ids) < chunk:
+            break
+    cutoff = timezone.now() - older_than
+    batches, _ = Batch.objects.filter(created_at__lt=cutoff, documents__isnull=True).delete()
+    if deleted or batches:
+        logger.info("retention: %d documents and %d empty batches deleted", deleted, batches)
+    return {"documents": deleted, "batches": batches}
 
 
 # --- stored files that no row points to -------------------------------------------------------

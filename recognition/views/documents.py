@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from recognition.errors import ApplicationError, NotFoundError
 from recognition.models import Document, DocumentStatus, Page, Template
+from recognition.roles import user_is_admin
 from recognition.selectors.documents import (
     document_with_results,
     documents_list,
     documents_visible_to,
 )
+from recognition.services.documents import document_delete
 
 
 @login_required
@@ -49,7 +53,30 @@ def document_page(request, document_id):
         document = document_with_results(user=request.user, document_id=document_id)
     except Document.DoesNotExist as exc:
         raise Http404("no such document") from exc
-    return render(request, "documents/detail.html", {"document": document})
+    may_delete = document.owner_id == request.user.pk or user_is_admin(request.user)
+    return render(
+        request, "documents/detail.html", {"document": document, "may_delete": may_delete}
+    )
+
+
+@login_required
+@require_POST
+def document_delete_page(request, document_id):
+    name = (
+        documents_visible_to(request.user)
+        .filter(pk=document_id)
+        .values_list("original_name", flat=True)
+        .first()
+    )
+    try:
+        document_delete(user=request.user, document_id=document_id)
+    except NotFoundError as exc:
+        raise Http404("no such document") from exc
+    except ApplicationError as exc:
+        messages.error(request, f"Not deleted: {exc.message}.")
+        return redirect("document", document_id=document_id)
+    messages.success(request, f"Deleted {name} with its results.")
+    return redirect("documents")
 
 
 @login_required

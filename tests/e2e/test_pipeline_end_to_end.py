@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -74,6 +75,14 @@ def test_upload_poll_read_and_export(live_worker, clerk_api):
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
     assert len(rows) == len(fields)
     assert {r["value"] for r in rows} >= {f["value"] for f in read}
+
+    # Read and exported: the integration deletes it, and its files go with it.
+    media = Path(settings.MEDIA_ROOT)
+    stored = [p for p in media.rglob("*") if p.is_file() and body["id"] in str(p)]
+    assert stored  # the original and the page's files, written by the worker
+    assert clerk_api.delete(f"/api/v1/documents/{body['id']}/").status_code == 204
+    assert clerk_api.get(f"/api/v1/documents/{body['id']}/").status_code == 404
+    assert not any(p.exists() for p in stored)
 
 
 def test_an_unreadable_scan_ends_failed_with_its_reason(live_worker, clerk_api):

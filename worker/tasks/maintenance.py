@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 
 from recognition.services.batches import batches_sweep
-from recognition.services.maintenance import sessions_clear_expired
+from recognition.services.maintenance import documents_expire, sessions_clear_expired
 from recognition.services.pipeline import documents_reap_stuck
 from recognition.services.retraining import retraining_reap_stuck
 
@@ -55,3 +55,10 @@ def reap_stuck_retraining() -> dict:
 def sweep_batches() -> dict:
     return batches_sweep(older_than=timedelta(seconds=settings.HDR_STUCK_AFTER_S))
 
+
+@shared_task(name="hdr.documents_expire", ignore_result=True)
+def expire_documents() -> dict:
+    """Retention: delete final documents older than HDR_RETENTION_DAYS (0: keep them all)."""
+    if settings.HDR_RETENTION_DAYS <= 0:
+        return {"documents": 0, "batches": 0}
+    return documents_expire(older_than=timedelta(days=settings.HDR_RETENTION_DAYS))
