@@ -26,6 +26,7 @@ from recognition.selectors.documents import (
 from recognition.services.documents import (
     Upload,
     batch_create,
+    batch_delete,
     document_create,
     document_delete,
     template_resolve,
@@ -216,6 +217,13 @@ class BatchDetailApi(APIView):
     @extend_schema(responses=BatchSerializer)
     def get(self, request, batch_id):
         return Response(BatchSerializer(batches_visible_to(request.user).get(pk=batch_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, batch_id):
+        """Delete the batch and every document in it (its uploader or an admin); 409 while any
+        of them is being read."""
+        batch_delete(user=request.user, batch_id=batch_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BatchExportApi(APIView):

@@ -325,11 +325,13 @@ def document_files_delete(*, document_id, file_name: str) -> int:
     return deleted
 
 
-def documents_delete_rows(documents: list[Document]) -> None:
+def documents_delete_rows(documents: list[Document], *, settle_batches: bool = True) -> None:
     """Delete these documents' rows (pages, fields and reviews with them) inside the caller's
-    transaction, and their files once it commits; batches that lose their last unsettled
-    document reach their events."""
+    transaction, and their files once it commits; with `settle_batches`, batches that lose
+    their last unsettled document reach their events."""
     batch_ids = {document.batch_id for document in documents if document.batch_id}
+    if not settle_batches:
+        batch_ids = set()
     Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
     for document in documents:
         transaction.on_commit(
@@ -353,13 +355,39 @@ def document_delete(*, user, document_id) -> None:
     gone. A queued one may go (its ingest finds nothing to do)."""
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
-        if document is None or not (document.owner_id == user.pk or user_sees_all_documents(user)):
-            raise NotFoundError("no such document")
-        if document.owner_id != user.pk and not user_is_admin(user):
-            raise ForbiddenError("only the clerk who uploaded a document, or an admin, deletes it")
+        _delete_allowed(user, document, "document")
         if document.status == DocumentStatus.PROCESSING:
             raise ConflictError(
                 "the document is being read; delete it once it is done or has failed"
             )
         documents_delete_rows([document])
     logger.info("document %s deleted by %s", document_id, user)
+
+
+def batch_delete(*, user, batch_id) -> int:
+    """Delete a batch with every document in it, for the clerk who uploaded it or an admin;
+    refused while any of its documents is being read. Returns the documents deleted. A webhook
+    not yet delivered is not sent any more."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+        _delete_allowed(user, batch, "batch")
+        documents = list(Document.objects.select_for_update().filter(batch=batch))
+        reading = sum(document.status == DocumentStatus.PROCESSING for document in documents)
+        if reading:
+            raise ConflictError(
+                f"{reading} of the batch's documents are being read; delete it once they are "
+                "done or have failed"
+            )
+        documents_delete_rows(documents, settle_batches=False)
+        batch.delete()
+    logger.info("batch %s deleted by %s with %d documents", batch_id, user, len(documents))
+    return len(documents)
+
+
+def _delete_allowed(user, row: Document | Batch | None, what: str) -> None:
+    """Raise unless `user` may delete `row`: its uploader or an admin. A row the user may not
+    even see is "not found", as everywhere else."""
+    if row is None or not (row.owner_id == user.pk or user_sees_all_documents(user)):
+        raise NotFoundError(f"no such {what}")
+    if row.owner_id != user.pk and not user_is_admin(user):
+        raise ForbiddenError(f"only the clerk who uploaded a {what}, or an admin, deletes it")

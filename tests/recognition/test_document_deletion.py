@@ -23,6 +23,7 @@ from recognition.models import (
     TrainingSample,
 )
 from recognition.services import pipeline
+from recognition.services.batches import batch_webhook_deliver
 from recognition.services.documents import Upload, document_create
 from recognition.services.maintenance import documents_expire
 from tests.factories import DocumentFactory, UserFactory, api_for
@@ -248,3 +249,57 @@ def test_the_expire_command_lists_by_default_and_deletes_when_told(
 
     with pytest.raises(CommandError, match="--days above 0"):
         call_command("documents_expire")
+
+
+def test_the_uploader_deletes_a_batch_with_every_document_and_its_webhook_is_not_sent(
+    media, clerk, broker, django_capture_on_commit_callbacks
+):
+    batch = Batch.objects.create(owner=clerk, callback_url="https://example.com/hook")
+    documents = [
+        DocumentFactory(owner=clerk, batch=batch, status=status)
+        for status in (DocumentStatus.DONE, DocumentStatus.FAILED, DocumentStatus.QUEUED)
+    ]
+    kept = DocumentFactory(owner=clerk)  # not in the batch
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_for(clerk).delete(f"/api/v1/batches/{batch.pk}/")
+
+    assert response.status_code == 204
+    assert not Batch.objects.filter(pk=batch.pk).exists()
+    assert list(Document.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not any((media / d.file.name).exists() for d in documents)
+    assert (media / kept.file.name).exists()
+    assert broker.sent == []  # no batch events for a batch that is gone
+    batch_webhook_deliver(batch_id=batch.pk)  # a delivery already queued: nothing to send
+    assert api_for(clerk).get(f"/api/v1/batches/{batch.pk}/").status_code == 404
+
+
+def test_a_batch_is_not_deleted_while_a_document_in_it_is_being_read(media, clerk):
+    batch = Batch.objects.create(owner=clerk)
+    DocumentFactory(owner=clerk, batch=batch, status=DocumentStatus.DONE)
+    DocumentFactory(owner=clerk, batch=batch, status=DocumentStatus.PROCESSING)
+
+    response = api_for(clerk).delete(f"/api/v1/batches/{batch.pk}/")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["message"].startswith("1 of the batch's documents")
+    assert Document.objects.filter(batch=batch).count() == 2
+
+
+def test_only_the_uploader_or_an_admin_deletes_a_batch(media, clerk):
+    batch = Batch.objects.create(owner=clerk)
+    DocumentFactory(owner=clerk, batch=batch)
+
+    assert (
+        api_for(UserFactory(roles=["clerk"])).delete(f"/api/v1/batches/{batch.pk}/").status_code
+        == 404
+    )
+    assert (
+        api_for(UserFactory(roles=["reviewer"])).delete(f"/api/v1/batches/{batch.pk}/").status_code
+        == 403
+    )
+    assert Batch.objects.filter(pk=batch.pk).exists()
+    assert (
+        api_for(UserFactory(roles=["admin"])).delete(f"/api/v1/batches/{batch.pk}/").status_code
+        == 204
+    )
