@@ -375,8 +375,9 @@ def batch_delete(*, user, batch_id) -> int:
         reading = sum(document.status == DocumentStatus.PROCESSING for document in documents)
         if reading:
             raise ConflictError(
-                f"{reading} of the batch's documents are being read; delete it once they are "
-                "done or have failed"
+                f"{reading} of the batch's {len(documents)} documents "
+                f"{'is' if reading == 1 else 'are'} being read; delete the batch once every "
+                "document is done or has failed"
             )
         documents_delete_rows(documents, settle_batches=False)
         batch.delete()

@@ -282,7 +282,7 @@ def test_a_batch_is_not_deleted_while_a_document_in_it_is_being_read(media, cler
     response = api_for(clerk).delete(f"/api/v1/batches/{batch.pk}/")
 
     assert response.status_code == 409
-    assert response.json()["error"]["message"].startswith("1 of the batch's documents")
+    assert response.json()["error"]["message"].startswith("1 of the batch's 2 documents is")
     assert Document.objects.filter(batch=batch).count() == 2
 
 
