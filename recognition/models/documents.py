@@ -127,12 +127,22 @@ class Document(models.Model):
         return f"{self.original_name} ({self.status})"
 
 
+def document_pages_folder(document_id) -> str:
+    """Where a document's page images and page crops are stored."""
+    return f"pages/{document_id}"
+
+
+def document_crops_folder(document_id) -> str:
+    """Where a document's field crops are stored."""
+    return f"crops/{document_id}"
+
+
 def page_image_upload_to(page: Page, filename: str) -> str:
-    return f"pages/{page.document_id}/{page.index:04d}.png"
+    return f"{document_pages_folder(page.document_id)}/{page.index:04d}.png"
 
 
 def page_crops_upload_to(page: Page, filename: str) -> str:
-    return f"pages/{page.document_id}/{page.index:04d}-crops.npz"
+    return f"{document_pages_folder(page.document_id)}/{page.index:04d}-crops.npz"
 
 
 class Page(models.Model):
@@ -160,7 +170,7 @@ class Page(models.Model):
 
 
 def field_crop_upload_to(field: Field, filename: str) -> str:
-    return f"crops/{field.page.document_id}/{field.page.index:04d}-{field.index:03d}.png"
+    return f"{document_crops_folder(field.page.document_id)}/{field.page.index:04d}-{field.index:03d}.png"
 
 
 class Field(models.Model):

@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import zipfile
-from contextlib import nullcontext, suppress
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from recognition.models import SETTLED_STATUSES, Batch, Document, DocumentStatus, Template
+from recognition.models.documents import document_crops_folder, document_pages_folder
 from recognition.roles import user_is_admin
 from recognition.selectors.documents import user_sees_all_documents
 from recognition.services.batches import (
@@ -304,8 +305,9 @@ def document_files_delete(*, document_id, file_name: str) -> int:
     """Delete a document's stored files (its rows are gone); returns how many were deleted. A
     file that cannot be deleted is logged and left to the file sweep, never raised."""
     storage = storages["default"]
+    folders = (document_pages_folder(document_id), document_crops_folder(document_id))
     names = [file_name] if file_name else []
-    for folder in (f"pages/{document_id}", f"crops/{document_id}"):
+    for folder in folders:
         try:
             if storage.exists(folder):
                 names.extend(f"{folder}/{name}" for name in storage.listdir(folder)[1])
@@ -318,20 +320,28 @@ def document_files_delete(*, document_id, file_name: str) -> int:
             deleted += 1
         except OSError as exc:
             logger.warning("file %s of deleted document %s kept: %s", name, document_id, exc)
-    for folder in (f"pages/{document_id}", f"crops/{document_id}"):
-        # Not a local folder, not empty, or not there: nothing to remove.
-        with suppress(NotImplementedError, OSError):
-            os.rmdir(storage.path(folder))
+    for folder in folders:
+        _folder_remove_if_empty(storage, folder)
     return deleted
+
+
+def _folder_remove_if_empty(storage, folder: str) -> None:
+    """Remove an emptied local folder; storages without folders (object stores) have none."""
+    try:
+        path = storage.path(folder)
+    except NotImplementedError:
+        return
+    if os.path.isdir(path) and not os.listdir(path):
+        try:
+            os.rmdir(path)
+        except OSError as exc:  # a file written into it meanwhile: the sweep will see it
+            logger.warning("folder %s of a deleted document kept: %s", folder, exc)
 
 
 def documents_delete_rows(documents: list[Document], *, settle_batches: bool = True) -> None:
     """Delete these documents' rows (pages, fields and reviews with them) inside the caller's
     transaction, and their files once it commits; with `settle_batches`, batches that lose
     their last unsettled document reach their events."""
-    batch_ids = {document.batch_id for document in documents if document.batch_id}
-    if not settle_batches:
-        batch_ids = set()
     Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
     for document in documents:
         transaction.on_commit(
@@ -339,29 +349,48 @@ def documents_delete_rows(documents: list[Document], *, settle_batches: bool = T
                 document_id=document_id, file_name=name
             )
         )
-    for batch_id in batch_ids:
-        transaction.on_commit(lambda batch_id=batch_id: _batch_settle(batch_id))
+    if settle_batches:
+        for batch_id in {document.batch_id for document in documents if document.batch_id}:
+            # Completing a batch also marks it done when it can; else it may be done now.
+            transaction.on_commit(
+                lambda batch_id=batch_id: (
+                    batch_complete_if_settled(batch_id=batch_id)
+                    or batch_done_if_final(batch_id=batch_id)
+                )
+            )
 
 
-def _batch_settle(batch_id) -> None:
-    batch_complete_if_settled(batch_id=batch_id)
-    batch_done_if_final(batch_id=batch_id)
+def user_may_delete(user, row: Document | Batch) -> bool:
+    """Whether `user` may delete the document or batch: its uploader or an admin."""
+    return row.owner_id == user.pk or user_is_admin(user)
 
 
-def document_delete(*, user, document_id) -> None:
-    """Delete a document with its results and files, for the clerk who uploaded it or an admin.
+def _deletable(user, row: Document | Batch | None, what: str) -> Document | Batch:
+    """`row` if `user` may delete it; a row the user may not even see is "not found", as
+    everywhere else."""
+    if row is None or not (row.owner_id == user.pk or user_sees_all_documents(user)):
+        raise NotFoundError(f"no such {what}")
+    if not user_may_delete(user, row):
+        raise ForbiddenError(f"only the clerk who uploaded a {what}, or an admin, deletes it")
+    return row
+
+
+def document_delete(*, user, document_id) -> Document:
+    """Delete a document with its results and files, for the clerk who uploaded it or an admin;
+    returns the deleted document.
 
     A document being read is refused: its worker would write pages and crops for rows that are
     gone. A queued one may go (its ingest finds nothing to do)."""
     with transaction.atomic():
-        document = Document.objects.select_for_update().filter(pk=document_id).first()
-        _delete_allowed(user, document, "document")
+        row = Document.objects.select_for_update().filter(pk=document_id).first()
+        document = _deletable(user, row, "document")
         if document.status == DocumentStatus.PROCESSING:
             raise ConflictError(
                 "the document is being read; delete it once it is done or has failed"
             )
         documents_delete_rows([document])
     logger.info("document %s deleted by %s", document_id, user)
+    return document
 
 
 def batch_delete(*, user, batch_id) -> int:
@@ -369,8 +398,9 @@ def batch_delete(*, user, batch_id) -> int:
     refused while any of its documents is being read. Returns the documents deleted. A webhook
     not yet delivered is not sent any more."""
     with transaction.atomic():
-        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
-        _delete_allowed(user, batch, "batch")
+        batch = _deletable(
+            user, Batch.objects.select_for_update().filter(pk=batch_id).first(), "batch"
+        )
         documents = list(Document.objects.select_for_update().filter(batch=batch))
         reading = sum(document.status == DocumentStatus.PROCESSING for document in documents)
         if reading:
@@ -383,12 +413,3 @@ def batch_delete(*, user, batch_id) -> int:
         batch.delete()
     logger.info("batch %s deleted by %s with %d documents", batch_id, user, len(documents))
     return len(documents)
-
-
-def _delete_allowed(user, row: Document | Batch | None, what: str) -> None:
-    """Raise unless `user` may delete `row`: its uploader or an admin. A row the user may not
-    even see is "not found", as everywhere else."""
-    if row is None or not (row.owner_id == user.pk or user_sees_all_documents(user)):
-        raise NotFoundError(f"no such {what}")
-    if row.owner_id != user.pk and not user_is_admin(user):
-        raise ForbiddenError(f"only the clerk who uploaded a {what}, or an admin, deletes it")

@@ -55,18 +55,16 @@ def documents_expire(*, older_than: timedelta, chunk: int = 200) -> dict[str, in
     deleted = 0
     while True:
         with transaction.atomic():
-            ids = list(
-                documents_expired(older_than=older_than).values_list("pk", flat=True)[:chunk]
-            )
-            # Locked, and still final: a document re-queued meanwhile is not taken.
+            # Locked as read; a row changed meanwhile is checked again against the filter (a
+            # document re-queued since is not taken).
             documents = list(
-                Document.objects.select_for_update()
-                .filter(pk__in=ids, status__in=FINAL_STATUSES)
-                .only("pk", "batch_id", "file")
+                documents_expired(older_than=older_than)
+                .select_for_update()
+                .only("pk", "batch_id", "file")[:chunk]
             )
             documents_delete_rows(documents)
         deleted += len(documents)
-        if len(ids) < chunk:
+        if len(documents) < chunk:
             break
     cutoff = timezone.now() - older_than
     batches, _ = Batch.objects.filter(created_at__lt=cutoff, documents__isnull=True).delete()

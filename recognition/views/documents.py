@@ -11,13 +11,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from recognition.errors import ApplicationError, NotFoundError
 from recognition.models import Document, DocumentStatus, Page, Template
-from recognition.roles import user_is_admin
 from recognition.selectors.documents import (
     document_with_results,
     documents_list,
     documents_visible_to,
 )
-from recognition.services.documents import document_delete
+from recognition.services.documents import document_delete, user_may_delete
 
 
 @login_required
@@ -53,7 +52,7 @@ def document_page(request, document_id):
         document = document_with_results(user=request.user, document_id=document_id)
     except Document.DoesNotExist as exc:
         raise Http404("no such document") from exc
-    may_delete = document.owner_id == request.user.pk or user_is_admin(request.user)
+    may_delete = user_may_delete(request.user, document)
     return render(
         request, "documents/detail.html", {"document": document, "may_delete": may_delete}
     )
@@ -62,20 +61,14 @@ def document_page(request, document_id):
 @login_required
 @require_POST
 def document_delete_page(request, document_id):
-    name = (
-        documents_visible_to(request.user)
-        .filter(pk=document_id)
-        .values_list("original_name", flat=True)
-        .first()
-    )
     try:
-        document_delete(user=request.user, document_id=document_id)
+        document = document_delete(user=request.user, document_id=document_id)
     except NotFoundError as exc:
         raise Http404("no such document") from exc
     except ApplicationError as exc:
         messages.error(request, f"Not deleted: {exc.message}.")
         return redirect("document", document_id=document_id)
-    messages.success(request, f"Deleted {name} with its results.")
+    messages.success(request, f"Deleted {document.original_name} with its results.")
     return redirect("documents")
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import cv2
 import pytest
-from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from recognition.models import (
     Document,
     DocumentStatus,
     Field,
+    FieldKind,
     FieldReview,
     Page,
     TrainingSample,
@@ -26,6 +26,7 @@ from recognition.services import pipeline
 from recognition.services.batches import batch_webhook_deliver
 from recognition.services.documents import Upload, document_create
 from recognition.services.maintenance import documents_expire
+from recognition.services.review import field_review
 from tests.factories import DocumentFactory, UserFactory, api_for
 from worker.tasks.maintenance import expire_documents
 
@@ -56,20 +57,24 @@ def _read_document(owner, *, seed: int = 3) -> Document:
     return document
 
 
-def _reviewed_with_sample(document: Document) -> tuple[Field, TrainingSample]:
-    field = Field.objects.filter(page__document=document).first()
-    FieldReview.objects.create(
-        field=field,
-        action="correct",
-        old_value="1",
-        new_value="7",
-        old_status="needs_review",
-        new_status="corrected",
-        reviewer=UserFactory(roles=["reviewer"]),
+def _reviewed(document: Document, capture) -> tuple[Field, list[TrainingSample]]:
+    """A comb field of the document corrected by a reviewer, which stores training samples."""
+    field = next(
+        f
+        for f in Field.objects.filter(page__document=document, kind=FieldKind.DIGITS)
+        if any(not box["empty"] for box in f.boxes)
     )
-    sample = TrainingSample(kind="digits", label="7", sha256="a" * 64, field=field)
-    sample.image.save("sample.png", ContentFile(b"png"), save=True)
-    return field, sample
+    filled = sum(not box["empty"] for box in field.boxes)
+    with capture(execute=True):
+        field_review(
+            field_id=field.pk,
+            reviewer=UserFactory(roles=["reviewer"]),
+            revision=None,
+            value="7" * filled,
+        )
+    samples = list(TrainingSample.objects.filter(field=field))
+    assert samples and FieldReview.objects.filter(field=field).exists()
+    return field, samples
 
 
 def test_the_uploader_deletes_a_document_with_its_results_and_files_and_nothing_else(
@@ -78,7 +83,7 @@ def test_the_uploader_deletes_a_document_with_its_results_and_files_and_nothing_
     document = _read_document(clerk)
     other = _read_document(clerk, seed=4)
     before_other = {name for name in _files(media) if str(other.pk) in name}
-    field, sample = _reviewed_with_sample(document)
+    field, samples = _reviewed(document, django_capture_on_commit_callbacks)
     own = {name for name in _files(media) if str(document.pk) in name or name == document.file.name}
     assert any(n.startswith("pages/") for n in own) and any(n.startswith("crops/") for n in own)
 
@@ -96,8 +101,9 @@ def test_the_uploader_deletes_a_document_with_its_results_and_files_and_nothing_
     # The other document is whole, and the training sample stays with the training set.
     assert before_other <= _files(media)
     assert Field.objects.filter(page__document=other).exists()
-    sample.refresh_from_db()
-    assert sample.field_id is None and (media / sample.image.name).exists()
+    for sample in samples:
+        sample.refresh_from_db()
+        assert sample.field_id is None and (media / sample.image.name).exists()
     assert api_for(clerk).get(f"/api/v1/documents/{document.pk}/").status_code == 404
 
 
