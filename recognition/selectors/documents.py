@@ -36,7 +36,9 @@ def documents_list(*, user, status: str | None = None, batch_id=None) -> QuerySe
         documents = documents.filter(status=status)
     if batch_id:
         documents = documents.filter(batch_id=batch_id)
-    return documents.order_by("-created_at")
+    # The id breaks ties, so that pages of the list never repeat or skip a document created in
+    # the same instant as another (the documents of one archive).
+    return documents.order_by("-created_at", "-id")
 
 
 def document_with_results(*, user, document_id) -> Document:

@@ -48,6 +48,35 @@
     }
   }
 
+  // Every document of a batch, following the list's pages (an archive may hold more documents
+  // than one page of the list).
+  async function batchDocuments(id) {
+    const docs = [];
+    for (let url = "/api/v1/documents/?batch=" + id; url; ) {
+      const page = await api(url);
+      docs.push(...page.results);
+      const next = page.next && new URL(page.next, location.href);
+      url = next && next.pathname + next.search;
+    }
+    return docs;
+  }
+
+  // One row per document of the batch, all refreshed from the batch's list once a second: a
+  // request per page of 50 documents rather than one per document.
+  async function pollBatch(tr, batchId) {
+    const byId = new Map();
+    for (;;) {
+      const docs = await batchDocuments(batchId);
+      if (docs.length) tr.remove();
+      for (const d of docs) {
+        if (!byId.has(d.id)) byId.set(d.id, row(d.original_name));
+        show(byId.get(d.id), d.status, d.error, "/documents/" + d.id + "/");
+      }
+      if (docs.every((d) => SETTLED.has(d.status))) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
   async function send(file) {
     const tr = row(file.name);
     const data = new FormData();
@@ -60,9 +89,7 @@
       if (isZip) {
         const batch = await api("/api/v1/batches/", { method: "POST", body: data });
         show(tr, "queued", batch.progress.total + " files in the archive");
-        const docs = await api("/api/v1/documents/?batch=" + batch.id);
-        tr.remove();
-        await Promise.all(docs.results.map((d) => poll(row(d.original_name), d.id)));
+        await pollBatch(tr, batch.id);
       } else {
         const doc = await api("/api/v1/documents/", { method: "POST", body: data });
         await poll(tr, doc.id);

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import zipfile
+
 import pytest
 
 from recognition.services.users import demo_users_ensure
@@ -77,3 +81,82 @@ def test_a_clerk_deletes_a_document_from_its_page_only_after_confirming(
     assert "Deleted cheque-9.png" in phone_page.get_by_role("status").inner_text()
     assert not Document.objects.filter(pk=document.pk).exists()
     assert not (tmp_path / "media" / document.file.name).exists()
+
+
+def _drop(page, selector: str, files: dict[str, bytes]) -> None:
+    """Drop `files` (name: content) on `selector` as a person dragging them from a folder does."""
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, text] of files) {
+                const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], name, { type: "image/png" }));
+            }
+            return transfer;
+        }""",
+        [[name, base64.b64encode(data).decode()] for name, data in files.items()],
+    )
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def test_files_dropped_together_each_become_a_document_of_the_chosen_template(
+    phone_page, live_server, clerk, broker, settings, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from recognition.models import Document, DocumentStatus, Template
+    from tests.factories import png_bytes
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    template = Template.objects.create(name="Payroll", is_live=True)
+    sign_in(phone_page, live_server, *clerk)
+    phone_page.goto(f"{live_server.url}/upload/")
+    phone_page.select_option("#template", label="Payroll (form)")
+
+    _drop(phone_page, "#dropzone", {f"week-{i}.png": png_bytes(value=250 - i) for i in range(3)})
+
+    # Each file has its own row, linked to its document, that follows the document's status.
+    expect(phone_page.locator("#progress a")).to_have_count(3)
+    expect(phone_page.locator("#progress .status-queued")).to_have_count(3)
+    documents = Document.objects.filter(owner__username="clerk")
+    assert sorted(documents.values_list("original_name", flat=True)) == [
+        "week-0.png", "week-1.png", "week-2.png",
+    ]  # fmt: skip
+    assert set(documents.values_list("template", flat=True)) == {template.pk}
+    assert sorted(args[0] for name, args in broker.sent if name == "hdr.document_ingest") == sorted(
+        str(pk) for pk in documents.values_list("pk", flat=True)
+    )
+
+    documents.update(status=DocumentStatus.DONE)
+    expect(phone_page.locator("#progress .status-done")).to_have_count(3)
+    expect(phone_page.locator("#upload-status")).to_have_text("All uploads settled")
+
+
+def test_an_archive_shows_every_document_beyond_the_first_page_of_the_list(
+    phone_page, live_server, clerk, broker, settings, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from recognition.models import Document, DocumentStatus
+    from tests.factories import png_bytes
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    count = settings.REST_FRAMEWORK["PAGE_SIZE"] + 5
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for i in range(count):
+            zipped.writestr(f"scans/{i:03}.png", png_bytes(value=200 + i % 50))
+    (tmp_path / "scans.zip").write_bytes(archive.getvalue())
+    sign_in(phone_page, live_server, *clerk)
+    phone_page.goto(f"{live_server.url}/upload/")
+
+    phone_page.set_input_files("#file-input", str(tmp_path / "scans.zip"))
+
+    expect(phone_page.locator("#progress .status-queued")).to_have_count(count)
+    shown = {name.strip() for name in phone_page.locator("#progress a").all_inner_texts()}
+    assert shown == set(Document.objects.values_list("original_name", flat=True))
+    assert len(shown) == count
+
+    Document.objects.update(status=DocumentStatus.DONE)
+    expect(phone_page.locator("#progress .status-done")).to_have_count(count)
+    expect(phone_page.locator("#upload-status")).to_have_text("All uploads settled")
