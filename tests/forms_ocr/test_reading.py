@@ -6,7 +6,6 @@ import io
 
 import cv2
 import numpy as np
-import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
@@ -18,61 +17,17 @@ from forms_ocr.errors import (
     UnsupportedFileTypeError,
 )
 from forms_ocr.reading import file_type_detect, pages_read
+from tests.support.scans import encrypted_pdf_bytes, pdf_bytes, tiff_bytes
 
 
 def _png(height=40, width=30, value=200) -> bytes:
     return cv2.imencode(".png", np.full((height, width), value, np.uint8))[1].tobytes()
 
 
-def _tiff(pages: int) -> bytes:
-    frames = [Image.fromarray(np.full((20, 20), 50 * i, np.uint8)) for i in range(pages)]
-    buffer = io.BytesIO()
-    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
-    return buffer.getvalue()
-
-
-def _pdf(pages: int) -> bytes:
-    document = pdfium.PdfDocument.new()
-    for _ in range(pages):
-        document.new_page(200, 300)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def _encrypted_pdf() -> bytes:
-    """A one-page PDF under the standard security handler whose empty password is wrong.
-
-    PDFium cannot write encrypted files, so the objects are written by hand; the /O and /U
-    entries are arbitrary, which makes every password (the empty one included) fail.
-    """
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>",
-        b"<< /Filter /Standard /V 1 /R 2 /O <"
-        + b"11" * 32
-        + b"> /U <"
-        + b"22" * 32
-        + b"> /P -4 >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<" % (len(objects) + 1)
-    out += b"00" * 16 + b"> <" + b"00" * 16 + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
-
-
 def test_each_supported_type_is_read_as_grey_pages():
     png = pages_read(_png())
-    tiff = pages_read(_tiff(3))
-    pdf = pages_read(_pdf(2), pdf_dpi=72)
+    tiff = pages_read(tiff_bytes(3))
+    pdf = pages_read(pdf_bytes(2), pdf_dpi=72)
 
     assert png[0].image.shape == (40, 30) and png[0].image.dtype == np.uint8
     assert [p.index for p in tiff] == [0, 1, 2]
@@ -82,8 +37,8 @@ def test_each_supported_type_is_read_as_grey_pages():
 
 def test_type_comes_from_the_content():
     assert file_type_detect(_png()) == "png"
-    assert file_type_detect(_pdf(1)) == "pdf"
-    assert file_type_detect(_tiff(1)) == "tiff"
+    assert file_type_detect(pdf_bytes(1)) == "pdf"
+    assert file_type_detect(tiff_bytes(1)) == "tiff"
 
 
 @pytest.mark.parametrize(
@@ -93,9 +48,9 @@ def test_type_comes_from_the_content():
         (b"", {}, UnsupportedFileTypeError),
         (_png()[:30], {}, CorruptFileError),
         (b"%PDF-1.7\n garbage", {}, CorruptFileError),
-        (_encrypted_pdf(), {}, EncryptedFileError),
-        (_tiff(3), {"max_pages": 2}, TooManyPagesError),
-        (_pdf(3), {"max_pages": 2}, TooManyPagesError),
+        (encrypted_pdf_bytes(), {}, EncryptedFileError),
+        (tiff_bytes(3), {"max_pages": 2}, TooManyPagesError),
+        (pdf_bytes(3), {"max_pages": 2}, TooManyPagesError),
         (_png(2000, 2000), {"max_pixels": 1_000_000}, TooManyPixelsError),
     ],
 )

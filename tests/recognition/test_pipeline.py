@@ -17,6 +17,7 @@ from recognition.services import pipeline
 from recognition.services.documents import Upload, document_create
 from recognition.services.model_versions import builtin_default
 from tests.factories import FieldFactory, PageFactory, UserFactory
+from tests.support.scans import encrypted_pdf_bytes, pdf_bytes, tiff_bytes
 
 DIGITS = Path(__file__).resolve().parent.parent / "ml" / "fixtures" / "mnist_test_300.npz"
 
@@ -134,9 +135,13 @@ def test_running_every_step_twice_leaves_the_same_rows(db):
     [
         (b"%PDF-1.4 this is not really a pdf", "damaged"),
         (b"\x89PNG\r\n\x1a\n" + bytes(100), "damaged"),
+        (encrypted_pdf_bytes(), "the pdf is password-protected"),
+        (pdf_bytes(3), "the pdf has 3 pages; at most 2 are allowed"),
+        (tiff_bytes(3), "the tiff file has 3 pages; at most 2 are allowed"),
     ],
 )
-def test_unreadable_files_fail_with_the_reason(db, data, reason):
+def test_unreadable_files_fail_with_the_reason(db, settings, data, reason):
+    settings.HDR_UPLOAD_MAX_PAGES = 2
     document, _ = document_create(owner=UserFactory(), upload=Upload("bad", data))
 
     assert pipeline.document_ingest(document_id=document.pk) == []
