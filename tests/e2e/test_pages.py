@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import zipfile
 
 import pytest
@@ -160,3 +161,74 @@ def test_an_archive_shows_every_document_beyond_the_first_page_of_the_list(
     Document.objects.update(status=DocumentStatus.DONE)
     expect(phone_page.locator("#progress .status-done")).to_have_count(count)
     expect(phone_page.locator("#upload-status")).to_have_text("All uploads settled")
+
+
+def test_a_read_documents_page_fits_a_phone_and_shades_the_unsure_digit(
+    phone_page, live_server, clerk, settings, tmp_path
+):
+    from django.contrib.auth import get_user_model
+
+    from recognition.models import DocumentStatus, FieldStatus
+    from tests.factories import DocumentFactory, FieldFactory, PageFactory
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    document = DocumentFactory(
+        owner=get_user_model().objects.get(username="clerk"), status=DocumentStatus.NEEDS_REVIEW
+    )
+    FieldFactory(
+        page=PageFactory(document=document, index=0),
+        value="47",
+        status=FieldStatus.NEEDS_REVIEW,
+        characters=[
+            {"char": "4", "confidence": 0.99, "alternatives": [["9", 0.01]]},
+            {"char": "7", "confidence": 0.35, "alternatives": [["1", 0.6]]},
+        ],
+    )
+    sign_in(phone_page, live_server, *clerk)
+
+    phone_page.goto(f"{live_server.url}/documents/{document.pk}/")
+
+    assert _fits_the_screen(phone_page)
+    assert phone_page.locator("svg rect.box-needs_review").count() == 1
+    shades = phone_page.locator("table.fields td.value .char").evaluate_all(
+        "chars => chars.map(c => getComputedStyle(c).backgroundColor)"
+    )
+    # The sure digit is barely shaded; the unsure one is shaded strongly.
+    alphas = [float(shade.rsplit(",", 1)[1].rstrip(")")) for shade in shades]
+    assert alphas[0] < 0.05 < 0.5 < alphas[1], shades
+
+
+def test_a_digit_drawn_on_the_playground_is_read_and_cleared(phone_page, live_server, clerk):
+    from playwright.sync_api import expect
+
+    sign_in(phone_page, live_server, *clerk)
+    phone_page.goto(f"{live_server.url}/playground/")
+    pad = phone_page.locator("#pad").bounding_box()
+
+    # A "1": one upright stroke in the middle of the pad, drawn with the pointer.
+    x = pad["x"] + pad["width"] / 2
+    phone_page.mouse.move(x, pad["y"] + pad["height"] * 0.15)
+    phone_page.mouse.down()
+    for step in range(1, 21):
+        phone_page.mouse.move(x + step * 0.3, pad["y"] + pad["height"] * (0.15 + step * 0.035))
+    phone_page.mouse.up()
+
+    expect(phone_page.locator("#reading")).to_have_text(
+        re.compile(r"^1 \(confidence \d+\.\d%\)$"), timeout=20_000
+    )
+    assert phone_page.locator("#characters tbody tr").count() == 1
+    phone_page.get_by_role("button", name="Clear").click()
+    expect(phone_page.locator("#reading")).to_have_text("Nothing written yet.")
+
+
+def test_the_api_docs_page_lists_the_operations_without_reaching_the_internet(
+    phone_page, live_server, clerk
+):
+    requests = []
+    phone_page.on("request", lambda request: requests.append(request.url))
+    sign_in(phone_page, live_server, *clerk)
+
+    phone_page.goto(f"{live_server.url}/api/v1/docs/")
+
+    phone_page.get_by_text("/api/v1/documents/", exact=True).first.wait_for()
+    assert all(url.startswith(live_server.url) for url in requests), requests
