@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from recognition.roles import Role
@@ -66,6 +69,18 @@ def test_api_token_identifies_the_caller(db):
 
     assert me.status_code == 200
     assert me.json() == {"username": "clerk", "roles": ["clerk"]}
+
+
+def test_a_token_made_on_the_command_line_identifies_its_user(db):
+    demo_users_ensure()
+    out = io.StringIO()
+
+    call_command("drf_create_token", "reviewer", stdout=out)
+    key = out.getvalue().split()[2]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert api.get("/api/v1/me/").json() == {"username": "reviewer", "roles": ["reviewer"]}
 
 
 def test_api_errors_share_one_shape(db):

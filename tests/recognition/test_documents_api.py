@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models.signals import pre_save
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from recognition.models import Batch, Document, DocumentStatus
@@ -272,6 +273,27 @@ def test_list_filters_by_status_and_rejects_unknown_status(api, clerk):
 
     assert failed["count"] == 1 and failed["results"][0]["error"] == "corrupt"
     assert bad.status_code == 400
+
+
+def test_list_filters_by_batch_and_its_pages_hold_every_document_once(api, clerk, settings):
+    """The documents of an archive are created in the same instant; the pages of the list still
+    neither repeat nor skip one of them."""
+    batch = Batch.objects.create(owner=clerk)
+    in_batch = {str(DocumentFactory(owner=clerk, batch=batch).pk) for _ in range(7)}
+    DocumentFactory(owner=clerk)  # outside the batch
+    Document.objects.filter(batch=batch).update(created_at=timezone.now())
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 3}
+
+    seen, pages, url = [], 0, f"/api/v1/documents/?batch={batch.pk}"
+    while url:
+        page = api.get(url).json()
+        seen += [document["id"] for document in page["results"]]
+        pages += 1
+        url = page["next"]
+
+    assert sorted(seen) == sorted(in_batch)
+    assert page["count"] == 7
+    assert pages == 3
 
 
 @pytest.mark.parametrize("export_format", ["csv", "json"])

@@ -194,6 +194,14 @@ def test_promote_refuses_a_refused_candidate_and_rollback_restores_an_earlier_ve
     assert {v["version"] for v in versions} == {"base", "good", "bad"}
 
 
+def test_a_process_loads_each_active_model_once(base_version):
+    first = recognizers_active()
+    second = recognizers_active()
+
+    assert first.digits.recognizer is second.digits.recognizer
+    assert first.strings.recognizer is second.strings.recognizer
+
+
 def test_workers_switch_to_the_newly_active_version_without_a_restart(base_version, tmp_path):
     first = recognizers_active().digits
     other_path = tmp_path / "other.onnx"
