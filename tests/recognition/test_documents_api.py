@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models.signals import pre_save
 from django.utils import timezone
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.test import APIClient
 
 from recognition.models import Batch, Document, DocumentStatus
@@ -275,14 +276,14 @@ def test_list_filters_by_status_and_rejects_unknown_status(api, clerk):
     assert bad.status_code == 400
 
 
-def test_list_filters_by_batch_and_its_pages_hold_every_document_once(api, clerk, settings):
+def test_list_filters_by_batch_and_its_pages_hold_every_document_once(api, clerk, monkeypatch):
     """The documents of an archive are created in the same instant; the pages of the list still
     neither repeat nor skip one of them."""
     batch = Batch.objects.create(owner=clerk)
     in_batch = {str(DocumentFactory(owner=clerk, batch=batch).pk) for _ in range(7)}
     DocumentFactory(owner=clerk)  # outside the batch
     Document.objects.filter(batch=batch).update(created_at=timezone.now())
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 3}
+    monkeypatch.setattr(PageNumberPagination, "page_size", 3)
 
     seen, pages, url = [], 0, f"/api/v1/documents/?batch={batch.pk}"
     while url:
