@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 
 from recognition.models import (
+    DocumentDeletion,
     FieldReview,
     LearningSettings,
     ModelVersion,
@@ -60,17 +61,30 @@ class ModelVersionAdmin(admin.ModelAdmin):
     readonly_fields = ["kind", "version", "onnx_path", "card", "temperature", "is_active"]
 
 
-@admin.register(FieldReview)
-class FieldReviewAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "reviewer", "action", "old_value", "new_value", "mode"]
-    list_filter = ["action", "mode", "sampled"]
-    readonly_fields = [f.name for f in FieldReview._meta.fields]
+class AuditAdmin(admin.ModelAdmin):
+    """An audit trail: read in the admin, never added, changed or deleted there."""
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(FieldReview)
+class FieldReviewAdmin(AuditAdmin):
+    list_display = ["created_at", "reviewer", "action", "old_value", "new_value", "mode"]
+    list_filter = ["action", "mode", "sampled"]
+
+
+@admin.register(DocumentDeletion)
+class DocumentDeletionAdmin(AuditAdmin):
+    list_display = ["deleted_at", "original_name", "owner", "deleted_by", "reason", "status"]
+    list_filter = ["reason", "status"]
+    search_fields = ["document_id", "original_name", "sha256", "owner", "deleted_by"]
 
 
 @admin.register(LearningSettings)

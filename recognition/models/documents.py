@@ -145,6 +145,39 @@ def page_crops_upload_to(page: Page, filename: str) -> str:
     return f"{document_pages_folder(page.document_id)}/{page.index:04d}-crops.npz"
 
 
+class DeletionReason(models.TextChoices):
+    REQUEST = "request", "Deleted by a person"
+    RETENTION = "retention", "Retention period passed"
+
+
+class DocumentDeletion(models.Model):
+    """What stays of a deleted document: what it was, who deleted it, when and why.
+
+    Written in the transaction that deletes the document, so no document goes without its
+    record. Names are kept as text, not links: the record outlives the accounts it names."""
+
+    document_id = models.UUIDField(db_index=True)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    # The status it had when deleted, and its pages (none when it was never read).
+    status = models.CharField(max_length=16, choices=DocumentStatus.choices)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    owner = models.CharField(max_length=150)
+    batch_id = models.UUIDField(null=True, blank=True)
+    uploaded_at = models.DateTimeField()
+    # Empty when the retention policy deleted it.
+    deleted_by = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=16, choices=DeletionReason.choices)
+    deleted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-deleted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.document_id}) deleted {self.deleted_at:%Y-%m-%d}"
+
+
 class Page(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
     index = models.PositiveIntegerField()

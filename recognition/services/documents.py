@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
@@ -19,7 +20,15 @@ from django.utils import timezone
 from forms_ocr.errors import UnsupportedFileTypeError
 from forms_ocr.reading import file_type_detect
 from recognition.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
-from recognition.models import SETTLED_STATUSES, Batch, Document, DocumentStatus, Template
+from recognition.models import (
+    SETTLED_STATUSES,
+    Batch,
+    DeletionReason,
+    Document,
+    DocumentDeletion,
+    DocumentStatus,
+    Template,
+)
 from recognition.models.documents import document_crops_folder, document_pages_folder
 from recognition.roles import user_is_admin
 from recognition.selectors.documents import user_sees_all_documents
@@ -338,10 +347,34 @@ def _folder_remove_if_empty(storage, folder: str) -> None:
             logger.warning("folder %s of a deleted document kept: %s", folder, exc)
 
 
-def documents_delete_rows(documents: list[Document], *, settle_batches: bool = True) -> None:
+def documents_delete_rows(
+    documents: list[Document], *, deleted_by=None, settle_batches: bool = True
+) -> None:
     """Delete these documents' rows (pages, fields and reviews with them) inside the caller's
-    transaction, and their files once it commits; with `settle_batches`, batches that lose
-    their last unsettled document reach their events."""
+    transaction, each leaving a `DocumentDeletion` record, and their files once it commits;
+    `deleted_by` is the person who asked (None: the retention policy). With `settle_batches`,
+    batches that lose their last unsettled document reach their events."""
+    owners = dict(
+        get_user_model()
+        .objects.filter(pk__in={document.owner_id for document in documents})
+        .values_list("pk", "username")
+    )
+    DocumentDeletion.objects.bulk_create(
+        DocumentDeletion(
+            document_id=document.pk,
+            original_name=document.original_name,
+            sha256=document.sha256,
+            size=document.size,
+            status=document.status,
+            page_count=document.page_count,
+            owner=owners[document.owner_id],
+            batch_id=document.batch_id,
+            uploaded_at=document.created_at,
+            deleted_by=deleted_by.get_username() if deleted_by else "",
+            reason=DeletionReason.REQUEST if deleted_by else DeletionReason.RETENTION,
+        )
+        for document in documents
+    )
     Document.objects.filter(pk__in=[document.pk for document in documents]).delete()
     for document in documents:
         transaction.on_commit(
@@ -388,7 +421,7 @@ def document_delete(*, user, document_id) -> Document:
             raise ConflictError(
                 "the document is being read; delete it once it is done or has failed"
             )
-        documents_delete_rows([document])
+        documents_delete_rows([document], deleted_by=user)
     logger.info("document %s deleted by %s", document_id, user)
     return document
 
@@ -409,7 +442,7 @@ def batch_delete(*, user, batch_id) -> int:
                 f"{'is' if reading == 1 else 'are'} being read; delete the batch once every "
                 "document is done or has failed"
             )
-        documents_delete_rows(documents, settle_batches=False)
+        documents_delete_rows(documents, deleted_by=user, settle_batches=False)
         batch.delete()
     logger.info("batch %s deleted by %s with %d documents", batch_id, user, len(documents))
     return len(documents)

@@ -49,6 +49,13 @@ def documents_expired(*, older_than: timedelta):
     )
 
 
+# What deleting a document reads of it: its files and what its deletion record keeps.
+DELETION_RECORDED = (
+    "pk", "batch_id", "file", "owner_id", "original_name", "sha256", "size", "status",
+    "page_count", "created_at",
+)  # fmt: skip
+
+
 def documents_expire(*, older_than: timedelta, chunk: int = 200) -> dict[str, int]:
     """Delete the documents `documents_expired` names, `chunk` to a transaction, and the batches
     older than `older_than` that have no document left. Returns the counts deleted."""
@@ -60,7 +67,7 @@ def documents_expire(*, older_than: timedelta, chunk: int = 200) -> dict[str, in
             documents = list(
                 documents_expired(older_than=older_than)
                 .select_for_update()
-                .only("pk", "batch_id", "file")[:chunk]
+                .only(*DELETION_RECORDED)[:chunk]
             )
             documents_delete_rows(documents)
         deleted += len(documents)

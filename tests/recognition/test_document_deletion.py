@@ -9,12 +9,15 @@ from pathlib import Path
 import cv2
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from forms_ocr.synth import SAMPLE_DIGITS, digits_from_npz, synth_page
 from recognition.models import (
     Batch,
+    DeletionReason,
     Document,
+    DocumentDeletion,
     DocumentStatus,
     Field,
     FieldKind,
@@ -24,7 +27,7 @@ from recognition.models import (
 )
 from recognition.services import pipeline
 from recognition.services.batches import batch_webhook_deliver
-from recognition.services.documents import Upload, document_create
+from recognition.services.documents import Upload, document_create, document_delete
 from recognition.services.maintenance import documents_expire
 from recognition.services.review import field_review
 from tests.factories import DocumentFactory, UserFactory, api_for
@@ -309,3 +312,79 @@ def test_only_the_uploader_or_an_admin_deletes_a_batch(media, clerk):
         api_for(UserFactory(roles=["admin"])).delete(f"/api/v1/batches/{batch.pk}/").status_code
         == 204
     )
+
+
+def test_every_deletion_leaves_a_record_of_what_went_who_deleted_it_and_why(
+    media, clerk, django_capture_on_commit_callbacks
+):
+    asked = DocumentFactory(owner=clerk, original_name="june.png", page_count=2)
+    batch = Batch.objects.create(owner=clerk)
+    in_batch = DocumentFactory(owner=clerk, batch=batch, status=DocumentStatus.FAILED)
+    expired = _aged(40, owner=clerk, original_name="march.png")
+    refused = DocumentFactory(owner=clerk, status=DocumentStatus.PROCESSING)
+    admin = UserFactory(username="ada", roles=["admin"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_for(clerk).delete(f"/api/v1/documents/{asked.pk}/").status_code == 204
+        assert api_for(admin).delete(f"/api/v1/batches/{batch.pk}/").status_code == 204
+        documents_expire(older_than=timedelta(days=30))
+        assert api_for(clerk).delete(f"/api/v1/documents/{refused.pk}/").status_code == 409
+
+    records = {r.document_id: r for r in DocumentDeletion.objects.all()}
+    assert set(records) == {asked.pk, in_batch.pk, expired.pk}  # none for the refused one
+    record = records[asked.pk]
+    assert (record.original_name, record.sha256, record.size) == (
+        "june.png", asked.sha256, asked.size,
+    )  # fmt: skip
+    assert (record.status, record.page_count, record.uploaded_at) == (
+        DocumentStatus.DONE, 2, asked.created_at,
+    )  # fmt: skip
+    assert (record.owner, record.deleted_by, record.reason) == (
+        clerk.username, clerk.username, DeletionReason.REQUEST,
+    )  # fmt: skip
+    assert (records[in_batch.pk].deleted_by, records[in_batch.pk].batch_id) == ("ada", batch.pk)
+    assert records[in_batch.pk].status == DocumentStatus.FAILED
+    assert (records[expired.pk].deleted_by, records[expired.pk].reason) == (
+        "", DeletionReason.RETENTION,
+    )  # fmt: skip
+    assert records[expired.pk].original_name == "march.png"
+
+
+def test_a_deletion_that_rolls_back_leaves_no_record(media, clerk, monkeypatch):
+    document = DocumentFactory(owner=clerk)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(QuerySet, "delete", fail)  # the rows' DELETE fails after the record
+    with pytest.raises(RuntimeError):
+        document_delete(user=clerk, document_id=document.pk)
+
+    assert Document.objects.filter(pk=document.pk).exists()
+    assert not DocumentDeletion.objects.exists()
+
+
+def test_admins_read_the_deletion_records_and_cannot_add_change_or_delete_them(
+    media, clerk, client, django_capture_on_commit_callbacks
+):
+    document = DocumentFactory(owner=clerk, original_name="july.png")
+    with django_capture_on_commit_callbacks(execute=True):
+        document_delete(user=clerk, document_id=document.pk)
+    record = DocumentDeletion.objects.get()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    listed = client.get("/admin/recognition/documentdeletion/")
+    shown = client.get(f"/admin/recognition/documentdeletion/{record.pk}/change/")
+    changed = client.post(
+        f"/admin/recognition/documentdeletion/{record.pk}/change/", {"original_name": "x.png"}
+    )
+
+    assert listed.status_code == 200 and "july.png" in listed.content.decode()
+    assert shown.status_code == 200 and 'name="original_name"' not in shown.content.decode()
+    assert client.get("/admin/recognition/documentdeletion/add/").status_code == 403
+    assert (
+        client.post(f"/admin/recognition/documentdeletion/{record.pk}/delete/").status_code == 403
+    )
+    assert changed.status_code in (302, 403)
+    record.refresh_from_db()
+    assert record.original_name == "july.png"
