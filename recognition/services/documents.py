@@ -31,7 +31,7 @@ from recognition.models import (
 )
 from recognition.models.documents import document_crops_folder, document_pages_folder
 from recognition.roles import user_is_admin
-from recognition.selectors.documents import user_sees_all_documents
+from recognition.selectors.documents import batches_visible_to, documents_visible_to
 from recognition.services.batches import (
     batch_complete_if_settled,
     batch_done_if_final,
@@ -347,6 +347,14 @@ def _folder_remove_if_empty(storage, folder: str) -> None:
             logger.warning("folder %s of a deleted document kept: %s", folder, exc)
 
 
+# What `documents_delete_rows` reads of each document: its files, its batch and what its
+# deletion record keeps (a caller that loads only some columns loads these).
+DELETION_FIELDS = (
+    "pk", "batch_id", "file", "owner_id", "original_name", "sha256", "size", "status",
+    "page_count", "created_at",
+)  # fmt: skip
+
+
 def documents_delete_rows(
     documents: list[Document], *, deleted_by=None, settle_batches: bool = True
 ) -> None:
@@ -398,10 +406,11 @@ def user_may_delete(user, row: Document | Batch) -> bool:
     return row.owner_id == user.pk or user_is_admin(user)
 
 
-def _deletable(user, row: Document | Batch | None, what: str) -> Document | Batch:
-    """`row` if `user` may delete it; a row the user may not even see is "not found", as
-    everywhere else."""
-    if row is None or not (row.owner_id == user.pk or user_sees_all_documents(user)):
+def _deletable(user, visible, pk, what: str) -> Document | Batch:
+    """The row `pk` of `visible` (the rows `user` may see), locked, if `user` may delete it; a
+    row the user may not even see is "not found", as everywhere else."""
+    row = visible.select_for_update().filter(pk=pk).first()
+    if row is None:
         raise NotFoundError(f"no such {what}")
     if not user_may_delete(user, row):
         raise ForbiddenError(f"only the clerk who uploaded a {what}, or an admin, deletes it")
@@ -415,8 +424,7 @@ def document_delete(*, user, document_id) -> Document:
     A document being read is refused: its worker would write pages and crops for rows that are
     gone. A queued one may go (its ingest finds nothing to do)."""
     with transaction.atomic():
-        row = Document.objects.select_for_update().filter(pk=document_id).first()
-        document = _deletable(user, row, "document")
+        document = _deletable(user, documents_visible_to(user), document_id, "document")
         if document.status == DocumentStatus.PROCESSING:
             raise ConflictError(
                 "the document is being read; delete it once it is done or has failed"
@@ -431,9 +439,7 @@ def batch_delete(*, user, batch_id) -> int:
     refused while any of its documents is being read. Returns the documents deleted. A webhook
     not yet delivered is not sent any more."""
     with transaction.atomic():
-        batch = _deletable(
-            user, Batch.objects.select_for_update().filter(pk=batch_id).first(), "batch"
-        )
+        batch = _deletable(user, batches_visible_to(user), batch_id, "batch")
         documents = list(Document.objects.select_for_update().filter(batch=batch))
         reading = sum(document.status == DocumentStatus.PROCESSING for document in documents)
         if reading:

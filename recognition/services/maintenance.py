@@ -22,7 +22,7 @@ from recognition.models import (
     Template,
     TrainingSample,
 )
-from recognition.services.documents import documents_delete_rows
+from recognition.services.documents import DELETION_FIELDS, documents_delete_rows
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +49,6 @@ def documents_expired(*, older_than: timedelta):
     )
 
 
-# What deleting a document reads of it: its files and what its deletion record keeps.
-DELETION_RECORDED = (
-    "pk", "batch_id", "file", "owner_id", "original_name", "sha256", "size", "status",
-    "page_count", "created_at",
-)  # fmt: skip
-
-
 def documents_expire(*, older_than: timedelta, chunk: int = 200) -> dict[str, int]:
     """Delete the documents `documents_expired` names, `chunk` to a transaction, and the batches
     older than `older_than` that have no document left. Returns the counts deleted."""
@@ -67,7 +60,7 @@ def documents_expire(*, older_than: timedelta, chunk: int = 200) -> dict[str, in
             documents = list(
                 documents_expired(older_than=older_than)
                 .select_for_update()
-                .only(*DELETION_RECORDED)[:chunk]
+                .only(*DELETION_FIELDS)[:chunk]
             )
             documents_delete_rows(documents)
         deleted += len(documents)
