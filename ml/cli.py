@@ -77,6 +77,7 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
         renormalized_share=args.renormalized,
         negatives_lookalike_threshold=args.drop_lookalikes,
         init_checkpoint=args.init_checkpoint,
+        ema_decay=args.ema,
     )
     result = train_digits(config)
     print(
@@ -293,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(ml.negatives.lookalike; 0: keep all)",
     )
     digits.add_argument("--init-checkpoint", default=None, help="start from these weights")
+    digits.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="validate and save a moving average of the weights with this decay per step, "
+        "e.g. 0.999 (0: off)",
+    )
     digits.set_defaults(func=_cmd_train_digits)
 
     strings_train = train.add_parser("strings", help="train the CTC digit-string model")

@@ -54,6 +54,8 @@ class TrainConfig:
     # this probability (ml.negatives.lookalike); 0 keeps every negative.
     negatives_lookalike_threshold: float = 0.0
     init_checkpoint: str | None = None
+    # Validate and save an exponential moving average of the weights (decay per step); 0 = off.
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in {"adamw", "sgd"}:
@@ -68,6 +70,8 @@ class TrainConfig:
             )
         if not 0.0 <= self.negatives_fraction < 1.0:
             raise ValueError("negatives_fraction must be in [0, 1)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be in [0, 1)")
 
     @property
     def num_classes(self) -> int:

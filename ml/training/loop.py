@@ -47,6 +47,7 @@ def train_one_epoch(
     negatives: torch.Tensor | None = None,
     negatives_mode: str = "reject_class",
     oe_weight: float = 0.5,
+    ema: torch.optim.swa_utils.AveragedModel | None = None,
 ) -> EpochStats:
     """Train for one pass over ``images`` float ``[N,1,28,28]`` 0..1 and ``labels`` int64 ``[N]``.
 
@@ -54,6 +55,7 @@ def train_one_epoch(
     augmented there. ``scheduler`` (if given) steps once per batch, as one-cycle needs.
     ``negatives`` float ``[M,1,28,28]`` are split evenly over the batches and augmented with
     them; see :func:`negatives_loss` for how they count. Loss and accuracy are of the digits.
+    ``ema`` (if given) folds the weights into their running average after every step.
     """
     model.train()
     device = images.device
@@ -94,6 +96,8 @@ def train_one_epoch(
             optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        if ema is not None:
+            ema.update_parameters(model)
         total_loss += loss.detach() * y.shape[0]
         total_correct += (logits.detach().argmax(1) == y).sum()
         seen += y.shape[0]
@@ -101,6 +105,20 @@ def train_one_epoch(
         if progress is not None and progress.interactive:
             progress.update(step, loss=float(total_loss) / seen)
     return EpochStats(float(total_loss) / max(seen, 1), float(total_correct) / max(seen, 1))
+
+
+def ema_create(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of ``model``'s weights and BatchNorm statistics.
+
+    After each step the average moves ``1 - decay`` of the way to the live weights, so it
+    smooths the last ``1 / (1 - decay)`` steps of noise out of the weights. The average is the
+    model that is validated and saved; the live weights only drive the optimizer.
+    """
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
+    return torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True
+    )
 
 
 def negatives_loss(logits: torch.Tensor, mode: str, oe_weight: float = 0.5) -> torch.Tensor:

@@ -19,7 +19,13 @@ from ml.checkpoint import DIGIT_CLASSES, REJECT_CLASS, checkpoint_load, checkpoi
 from ml.data.mnist import DigitSet, mnist_load, split_train_validation
 from ml.models import create_model, macs_per_sample, parameter_count
 from ml.training.config import TrainConfig
-from ml.training.loop import EpochStats, evaluate, evaluate_negatives, train_one_epoch
+from ml.training.loop import (
+    EpochStats,
+    ema_create,
+    evaluate,
+    evaluate_negatives,
+    train_one_epoch,
+)
 from ml.training.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -210,6 +216,9 @@ def train_digits(
     scaler = torch.amp.GradScaler("cuda") if amp and not torch.cuda.is_bf16_supported() else None
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
+    ema = ema_create(model, config.ema_decay) if config.ema_decay else None
+    # The model that is validated, early-stopped on and saved.
+    kept = ema.module if ema is not None else model
 
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -274,12 +283,14 @@ def train_digits(
             negatives=negatives,
             negatives_mode=config.negatives_mode,
             oe_weight=config.oe_weight,
+            ema=ema,
         )
-        val_stats = evaluate(model, val_x, val_y, amp=amp)
+        val_stats = evaluate(kept, val_x, val_y, amp=amp)
+        live_stats = evaluate(model, val_x, val_y, amp=amp) if ema is not None else None
         negative_stats = None
         if validation_negatives is not None:
             negative_stats = evaluate_negatives(
-                model, validation_negatives, mode=config.negatives_mode, amp=amp
+                kept, validation_negatives, mode=config.negatives_mode, amp=amp
             )
             # Best epoch and early stopping watch the loss of the mixed batch.
             share = config.negatives_fraction
@@ -301,6 +312,14 @@ def train_digits(
                     "val_negatives_rejected": round(negative_stats.accuracy, 6),
                 }
                 if negative_stats is not None
+                else {}
+            ),
+            **(
+                {
+                    "live_val_loss": round(live_stats.loss, 6),
+                    "live_val_accuracy": round(live_stats.accuracy, 6),
+                }
+                if live_stats is not None
                 else {}
             ),
             "seconds": round(time.perf_counter() - epoch_start, 2),
@@ -330,7 +349,7 @@ def train_digits(
         }
         checkpoint_save(
             last_path,
-            model,
+            kept,
             architecture=config.architecture,
             args=model_args,
             metadata=metadata,
@@ -340,7 +359,7 @@ def train_digits(
             best_loss, best_epoch, best_acc, stale = val_stats.loss, epoch, val_stats.accuracy, 0
             checkpoint_save(
                 best_path,
-                model,
+                kept,
                 architecture=config.architecture,
                 args=model_args,
                 metadata=metadata,

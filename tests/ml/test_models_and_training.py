@@ -10,7 +10,8 @@ from ml.checkpoint import checkpoint_load, checkpoint_save
 from ml.errors import CheckpointError, UnknownModelError
 from ml.models import create_model, model_names
 from ml.models.complexity import macs_per_sample, parameter_count
-from ml.training.loop import evaluate, train_one_epoch
+from ml.training.config import TrainConfig
+from ml.training.loop import ema_create, evaluate, train_one_epoch
 
 # Input of each contract in DESIGN.md: digit models read [N,1,28,28], string models [N,1,32,W].
 _STRING_MODELS = {"string_crnn"}
@@ -121,3 +122,36 @@ def test_blur_in_the_augmentation_is_off_by_default_and_seeded_when_on(mnist_300
 
     assert torch.equal(blurred, again)
     assert (blurred > 0.95).sum() < (plain > 0.95).sum()
+
+
+def test_the_weight_average_follows_the_live_weights_by_its_decay(mnist_300):
+    torch.manual_seed(0)
+    images = torch.from_numpy(mnist_300[0][:64]).float().div(255).unsqueeze(1)
+    labels = torch.from_numpy(mnist_300[1][:64])
+    model = create_model("lenet5")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    ema = ema_create(model, decay=0.9)
+
+    def one_batch() -> None:
+        train_one_epoch(
+            model, images, labels, optimizer=optimizer, batch_size=64,
+            generator=torch.Generator().manual_seed(0), augment=None, ema=ema,
+        )  # fmt: skip
+
+    one_batch()
+    first = {k: v.clone() for k, v in ema.module.state_dict().items()}
+    one_batch()
+    live = model.state_dict()
+
+    # The first step copies the weights; every later one moves a tenth of the way to them.
+    weight = "classifier.5.weight"
+    assert not torch.equal(first[weight], live[weight])
+    expected = 0.9 * first[weight] + 0.1 * live[weight]
+    assert torch.allclose(ema.module.state_dict()[weight], expected, atol=1e-6)
+
+
+def test_a_weight_average_that_never_moves_is_refused():
+    with pytest.raises(ValueError, match="decay"):
+        ema_create(create_model("lenet5"), decay=1.0)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)

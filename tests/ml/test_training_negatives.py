@@ -13,7 +13,7 @@ from ml.data.mnist import DigitSet
 from ml.models import create_model
 from ml.negatives import negatives_generate
 from ml.training import TrainConfig, train_digits
-from ml.training.loop import evaluate_negatives, train_one_epoch
+from ml.training.loop import evaluate, evaluate_negatives, train_one_epoch
 
 
 def test_mixed_batches_teach_the_reject_class(mnist_300):
@@ -83,3 +83,22 @@ def test_outlier_exposure_keeps_ten_classes_and_bad_modes_are_refused():
     assert TrainConfig().num_classes == 10
     with pytest.raises(ValueError, match="negatives_mode"):
         TrainConfig(negatives_fraction=0.2, negatives_mode="energy")
+
+
+def test_a_run_with_a_weight_average_validates_and_saves_the_average(mnist_300, tmp_path):
+    images, labels = mnist_300
+    train = DigitSet(images[:256], labels[:256], "fixture:train")
+    validation = DigitSet(images[256:], labels[256:], "fixture:validation")
+    config = TrainConfig(
+        output_dir=str(tmp_path), architecture="lenet5", epochs=1, batch_size=32,
+        num_threads=1, ema_decay=0.5,
+    )  # fmt: skip
+
+    result = train_digits(config, train_set=train, validation_set=validation)
+
+    (row,) = json.loads((tmp_path / "log.json").read_text())
+    saved, _ = checkpoint_load(result.best_checkpoint)
+    val_x = torch.from_numpy(validation.images).float().div(255).unsqueeze(1)
+    saved_loss = evaluate(saved, val_x, torch.from_numpy(validation.labels)).loss
+    assert saved_loss == pytest.approx(row["val_loss"], abs=1e-5)
+    assert abs(row["val_loss"] - row["live_val_loss"]) > 1e-4
