@@ -112,6 +112,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if args.drop_lookalikes
         else None,
         choose_on_rescanned=args.choose_on_rescanned,
+        drop_label_errors=not args.keep_label_errors,
     )
     print(json.dumps(summary, indent=1))
     return 0
@@ -363,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fit the temperature and choose the thresholds on validation digits both raw and "
         "re-scanned through the production normalization",
+    )
+    evaluate.add_argument(
+        "--keep-label-errors",
+        action="store_true",
+        help="keep the MNIST training digits listed as mislabelled (ml.data.label_errors) in "
+        "the validation digits that choose the temperature and thresholds",
     )
     evaluate.set_defaults(func=_cmd_evaluate)
 

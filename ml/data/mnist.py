@@ -130,16 +130,26 @@ def mnist_load(data_dir: str | Path | None, split: str) -> DigitSet:
 
 
 def split_train_validation(
-    digits: DigitSet, *, validation_size: int = 5000, seed: int = 0
+    digits: DigitSet,
+    *,
+    validation_size: int = 5000,
+    seed: int = 0,
+    validation_exclude: NDArray[np.int64] | None = None,
 ) -> tuple[DigitSet, DigitSet]:
     """Split a training set into (train, validation) with a fixed seed.
 
     The same seed and size always give the same split, so validation-chosen temperatures and
-    thresholds can be reproduced. The test set never goes through here.
+    thresholds can be reproduced. The test set never goes through here. ``validation_exclude``
+    (indices into ``digits``, e.g. known label errors) leaves those digits out of validation
+    without moving any digit into or out of train, so the train set stays the one a model was
+    trained on.
     """
     if not 0 < validation_size < len(digits):
         raise ValueError(f"validation_size must be in 1..{len(digits) - 1}, got {validation_size}")
     order = np.random.default_rng(seed).permutation(len(digits))
-    validation = digits.subset(np.sort(order[:validation_size]), f"{digits.name}:validation")
+    chosen = np.sort(order[:validation_size])
+    if validation_exclude is not None and len(validation_exclude):
+        chosen = chosen[~np.isin(chosen, validation_exclude)]
+    validation = digits.subset(chosen, f"{digits.name}:validation")
     train = digits.subset(np.sort(order[validation_size:]), f"{digits.name}:train")
     return train, validation

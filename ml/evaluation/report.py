@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ml.data.mnist import mnist_load, split_train_validation
+from ml.data.label_errors import MNIST_TRAIN_LABEL_ERRORS, label_errors_find
+from ml.data.mnist import DigitSet, mnist_load, split_train_validation
 from ml.data.renormalize import digits_blur, digits_renormalize
 from ml.evaluation.calibration import (
     error_reject_curve,
@@ -205,6 +206,33 @@ def _lookalikes_grid(dropped: NegativeSet, total: int, out: Path) -> None:
     )
 
 
+def _validation_errors_grid(
+    label_errors: NDArray[np.int64],
+    train: DigitSet,
+    validation: DigitSet,
+    logits: NDArray,
+    out: Path,
+    shown: int = 24,
+) -> None:
+    """``validation_errors.png``: the listed label errors found in the training file, then the
+    validation digits the model gets wrong with the most confidence, so that a reader can judge
+    which labels are wrong."""
+    out.mkdir(parents=True, exist_ok=True)
+    probabilities = softmax(logits)[:, :10]
+    read, confidence = probabilities.argmax(1), probabilities.max(1)
+    wrong = np.flatnonzero(read != validation.labels)
+    kept = wrong[np.argsort(-confidence[wrong])][: max(0, shown - len(label_errors))]
+    shows = {error.index: error.shows for error in MNIST_TRAIN_LABEL_ERRORS}
+    image_grid(
+        np.concatenate([train.images[label_errors], validation.images[kept]]),
+        [f"#{i}: label {train.labels[i]}, is {shows[int(i)]}" for i in label_errors]
+        + [f"label {validation.labels[i]}, read {read[i]} {confidence[i]:.3f}" for i in kept],
+        out / "validation_errors.png",
+        f"Listed label errors (left out), then the most confident of the {len(wrong)} "
+        "validation errors kept",
+    )
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     *,
@@ -216,6 +244,7 @@ def evaluate_checkpoint(
     negatives: int = 6000,
     lookalikes: LookalikeFilter | None = None,
     choose_on_rescanned: bool = False,
+    drop_label_errors: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a training checkpoint (or an exported ``.onnx``) on MNIST.
 
@@ -225,12 +254,17 @@ def evaluate_checkpoint(
     that are digits to its judge; the report then also gives the test negatives accepted
     before the drop. ``choose_on_rescanned`` adds the validation digits re-scanned through the
     production normalization to the validation set that fits the temperature and chooses the
-    thresholds (production crops are drawn that way).
+    thresholds (production crops are drawn that way). ``drop_label_errors`` leaves the MNIST
+    training digits listed in :mod:`ml.data.label_errors` out of validation.
     """
     run, facts = _logits_function(checkpoint)
+    train = mnist_load(data_dir, "train")
+    label_errors = label_errors_find(train) if drop_label_errors else np.zeros(0, np.int64)
     _, validation = split_train_validation(
-        mnist_load(data_dir, "train"), validation_size=validation_size, seed=seed
+        train, validation_size=validation_size, seed=seed, validation_exclude=label_errors
     )
+    # Only the listed digits that the split had put into validation leave it.
+    dropped_label_errors = validation_size - len(validation)
     test = mnist_load(data_dir, "test")
 
     def as_float(images: NDArray) -> NDArray[np.float32]:
@@ -240,6 +274,7 @@ def evaluate_checkpoint(
 
     validation_logits = run(as_float(validation.images))
     validation_labels = validation.labels
+    _validation_errors_grid(label_errors, train, validation, validation_logits, Path(output_dir))
     if choose_on_rescanned:
         rescanned = digits_renormalize(validation.images, seed + 1)
         validation_logits = np.concatenate([validation_logits, run(as_float(rescanned))])
@@ -298,5 +333,6 @@ def evaluate_checkpoint(
             "macs_per_digit": facts["macs_per_digit"],
             "data_hashes": {**validation.hashes, **test.hashes},
             "validation_digits": "raw and re-scanned" if choose_on_rescanned else "raw",
+            "validation_label_errors_dropped": dropped_label_errors,
         },
     )
