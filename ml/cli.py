@@ -32,8 +32,35 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fonts_require(args: argparse.Namespace) -> None:
+    """Refuse a run that would draw negatives without all their fonts, unless allowed.
+
+    Without them the negatives lose their letters, handwriting and other-script numerals, and
+    a model would be trained or measured on less than its card says (a warning scrolls away).
+    """
+    from ml.negatives.fonts import FONT_PACKAGES, fonts_missing
+
+    missing = fonts_missing()
+    if missing and not args.allow_missing_fonts:
+        raise MLError(
+            f"fonts the negatives draw with are not installed ({', '.join(missing)}); install "
+            f"them (apt-get install {FONT_PACKAGES}) or pass --allow-missing-fonts"
+        )
+
+
+def _add_allow_missing_fonts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-missing-fonts",
+        action="store_true",
+        help="draw negatives without the fonts that are not installed (their glyphs left out)",
+    )
+
+
 def _cmd_train_digits(args: argparse.Namespace) -> int:
     from ml.augment import AugmentConfig
+
+    if args.negatives > 0 and not args.dry_run:
+        _fonts_require(args)
     from ml.training import TrainConfig, train_digits
 
     augment = (
@@ -100,6 +127,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ml.evaluation.report import evaluate_checkpoint
     from ml.negatives.lookalike import LookalikeFilter
 
+    if args.negatives > 0:
+        _fonts_require(args)
     summary = evaluate_checkpoint(
         args.checkpoint,
         data_dir=args.data_dir,
@@ -302,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate and save a moving average of the weights with this decay per step, "
         "e.g. 0.999 (0: off)",
     )
+    _add_allow_missing_fonts(digits)
     digits.set_defaults(func=_cmd_train_digits)
 
     strings_train = train.add_parser("strings", help="train the CTC digit-string model")
@@ -371,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the MNIST training digits listed as mislabelled (ml.data.label_errors) in "
         "the validation digits that choose the temperature and thresholds",
     )
+    _add_allow_missing_fonts(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
     baselines = commands.add_parser("baselines", help="k-NN and SVM baselines (scikit-learn)")

@@ -39,6 +39,7 @@ from ml.evaluation.plots import (
 )
 from ml.infer.session import softmax
 from ml.negatives import NegativeSet
+from ml.negatives.fonts import fonts_missing
 from ml.negatives.lookalike import LookalikeFilter
 
 logger = logging.getLogger(__name__)
@@ -334,5 +335,6 @@ def evaluate_checkpoint(
             "data_hashes": {**validation.hashes, **test.hashes},
             "validation_digits": "raw and re-scanned" if choose_on_rescanned else "raw",
             "validation_label_errors_dropped": dropped_label_errors,
+            **({"fonts_missing": fonts_missing()} if negatives > 0 else {}),
         },
     )

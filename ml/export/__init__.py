@@ -108,6 +108,7 @@ def model_export(
                 "test_errors",
                 "test_size",
                 "validation_digits",
+                "validation_label_errors_dropped",
                 "reject",
                 "negatives",
             )

@@ -44,6 +44,12 @@ HANDWRITING_FONTS = (
     "ComicNeue-Italic.otf",
 )
 SYMBOL_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf")
+# The Debian packages that hold every font above.
+FONT_PACKAGES = (
+    "fonts-dejavu-core fonts-lohit-deva fonts-lohit-beng-bengali fonts-lohit-gujr "
+    "fonts-lohit-guru fonts-lohit-orya fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda "
+    "fonts-dancingscript fonts-comic-neue"
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,13 @@ def scripts_available() -> list[Script]:
         else:
             present.append(script)
     return present
+
+
+def fonts_missing() -> list[str]:
+    """Every font the negatives draw with that is not installed, sorted (no warnings)."""
+    names = {*LATIN_FONTS, *HANDWRITING_FONTS, *SYMBOL_FONTS}
+    names |= {script.font for script in NUMERAL_SCRIPTS}
+    return sorted(name for name in names if font_path(name) is None)
 
 
 def script_numerals(script: Script) -> str:

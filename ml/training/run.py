@@ -159,6 +159,7 @@ def train_digits(
     lookalikes = None
     if config.negatives_fraction > 0:
         from ml.negatives import negatives_heldout
+        from ml.negatives.fonts import fonts_missing
 
         if config.negatives_lookalike_threshold:
             from ml.negatives.lookalike import LookalikeFilter
@@ -239,6 +240,7 @@ def train_digits(
             "train_per_epoch": per_batch * steps_per_epoch,
             "train_seeds": f"split seed train, seed {config.seed} * 1000 + epoch",
             "validation_size": len(validation_negatives),
+            "fonts_missing": fonts_missing(),
         }
         if lookalikes is not None:
             data_info["negatives"]["lookalikes_dropped"] = lookalikes.describe()

@@ -9,7 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from ml.cli import main
 from ml.data import idx_write
+from ml.negatives import fonts
 
 
 @pytest.fixture
@@ -41,7 +43,8 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     evaluate = subprocess.run(
         [sys.executable, "-m", "ml", "evaluate", result["best_checkpoint"], "--data-dir",
          str(tiny_mnist), "--output-dir", str(report), "--validation-size", "50",
-         "--negatives", "48", "--drop-lookalikes", "0.999", "--choose-on-rescanned"],
+         "--negatives", "48", "--drop-lookalikes", "0.999", "--choose-on-rescanned",
+         "--allow-missing-fonts"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert evaluate.returncode == 0, evaluate.stderr
@@ -84,3 +87,20 @@ def test_missing_data_folder_is_a_clear_error(tmp_path):
 
     assert out.returncode == 2
     assert out.stderr.startswith("error:")
+
+
+def test_runs_with_negatives_refuse_to_start_without_their_fonts(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(fonts, "font_path", lambda name: None)
+    train = ["train", "digits", "--data-dir", str(tmp_path / "none"), "--negatives", "0.2",
+             "--output-dir", str(tmp_path / "run")]  # fmt: skip
+    evaluate = ["evaluate", "x.pt", "--data-dir", str(tmp_path / "none"),
+                "--output-dir", str(tmp_path / "report")]  # fmt: skip
+
+    for command in (train, evaluate):
+        assert main(command) == 2
+        refused = capsys.readouterr().err
+        assert "Lohit-Devanagari.ttf" in refused and "apt-get install fonts-dejavu-core" in refused
+
+        # Allowed, the run goes on to its next check: here, the missing data folder.
+        assert main([*command, "--allow-missing-fonts"]) == 2
+        assert "fonts" not in capsys.readouterr().err
