@@ -119,6 +119,28 @@ def _epoch_negatives(
     return torch.from_numpy(made.images).unsqueeze(1)
 
 
+def _validate(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    negatives: torch.Tensor | None,
+    config: TrainConfig,
+    amp: bool,
+) -> tuple[EpochStats, EpochStats | None]:
+    """Validation figures of ``model``, and of its negatives when there are any.
+
+    With negatives, the loss is that of a mixed batch (what the best epoch and early stopping
+    watch); the accuracy stays that of the digits.
+    """
+    stats = evaluate(model, images, labels, amp=amp)
+    if negatives is None:
+        return stats, None
+    negative_stats = evaluate_negatives(model, negatives, mode=config.negatives_mode, amp=amp)
+    share = config.negatives_fraction
+    mixed = (1 - share) * stats.loss + share * negative_stats.loss
+    return EpochStats(mixed, stats.accuracy), negative_stats
+
+
 def train_digits(
     config: TrainConfig,
     *,
@@ -287,18 +309,13 @@ def train_digits(
             oe_weight=config.oe_weight,
             ema=ema,
         )
-        val_stats = evaluate(kept, val_x, val_y, amp=amp)
-        live_stats = evaluate(model, val_x, val_y, amp=amp) if ema is not None else None
-        negative_stats = None
-        if validation_negatives is not None:
-            negative_stats = evaluate_negatives(
-                kept, validation_negatives, mode=config.negatives_mode, amp=amp
-            )
-            # Best epoch and early stopping watch the loss of the mixed batch.
-            share = config.negatives_fraction
-            val_stats = EpochStats(
-                (1 - share) * val_stats.loss + share * negative_stats.loss, val_stats.accuracy
-            )
+        val_stats, negative_stats = _validate(kept, val_x, val_y, validation_negatives, config, amp)
+        # The live weights, scored the same way, show what the average adds.
+        live_stats = (
+            _validate(model, val_x, val_y, validation_negatives, config, amp)[0]
+            if ema is not None
+            else None
+        )
         if plateau is not None:
             plateau.step(val_stats.loss)
         row = {
