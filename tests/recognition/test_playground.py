@@ -42,9 +42,9 @@ def test_a_drawn_digit_is_read_with_its_confidence_and_alternatives(api):
     assert 0 < body["confidence"] <= 1
     assert len(body["characters"][0]["alternatives"]) == 2
     default = builtin_default("digits")[1]["version"]
-    assert body["model_version"] == default == "digits-cnn-v3"
-    # The default committed model was registered and activated on first use; v1 and v2 are
-    # registered for installations that roll back or opt in.
+    assert body["model_version"] == default == "digits-cnn-v4"
+    # The default committed model was registered and activated on first use; v1, v2
+    # (and v3) are registered for installations that roll back or opt in.
     assert ModelVersion.objects.get(kind="digits", is_active=True).version == default
     assert ModelVersion.objects.filter(kind="digits", version="digits-cnn-v2").exists()
 
