@@ -15,7 +15,7 @@ from ml.strings.fixtures import string_fixture_read
 
 ROOT = Path(__file__).resolve().parents[3]
 STRING_MODEL = ROOT / "ml" / "weights" / "strings" / "strings-crnn-v1.onnx"
-DIGIT_MODEL = ROOT / "ml" / "weights" / "digits" / "digits-cnn-v2.onnx"
+DIGIT_MODEL = ROOT / "ml" / "weights" / "digits" / "digits-cnn-v4.onnx"
 DIGIT_MODEL_V1 = ROOT / "ml" / "weights" / "digits" / "digits-cnn-v1.onnx"
 FIXTURE = Path(__file__).parent / "fixtures" / "strings_80.npz"
 
@@ -45,9 +45,9 @@ def _genuine_passing(recognizer) -> float:
 
 
 @pytest.mark.xfail(
-    reason="digits-cnn-v2 rejects many glyphs cut from strips (they are drawn like re-scanned "
-    "digits, which v2 sends to review 20% of the time): 77% of genuine test strings fail the "
-    "rule (docs/models/strings.md)",
+    reason="with digits-cnn-v4, 87.5% of 1,000 genuine test strings pass the rule (88.75% of this "
+    "fixture; v2: 23%): glyphs cut from strips that the digit model rejects, and a field fails "
+    "if one glyph in three does (docs/models/strings.md)",
     strict=True,
 )
 def test_genuine_number_fields_keep_a_low_reject_score(recognizer):
@@ -56,8 +56,9 @@ def test_genuine_number_fields_keep_a_low_reject_score(recognizer):
 
 
 def test_genuine_number_fields_pass_at_the_measured_level(recognizer):
-    """A floor at the committed model's level: some genuine fields pass (measured 23% of 1,000)."""
-    assert _genuine_passing(recognizer) >= 0.1
+    """A floor at the default model's level: most genuine fields pass (measured 87.5% of 1,000;
+    v2, whose card's rule sends any field with one rejected glyph to review, passed 23%)."""
+    assert _genuine_passing(recognizer) >= 0.8
 
 
 def test_an_empty_strip_scores_zero_and_a_cursive_word_scores_one(recognizer):
