@@ -58,10 +58,10 @@ def _add_allow_missing_fonts(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_train_digits(args: argparse.Namespace) -> int:
     from ml.augment import AugmentConfig
+    from ml.training import TrainConfig, train_digits
 
     if args.negatives > 0 and not args.dry_run:
         _fonts_require(args)
-    from ml.training import TrainConfig, train_digits
 
     augment = (
         AugmentConfig(blur_prob=args.blur)

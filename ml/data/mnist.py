@@ -144,12 +144,19 @@ def split_train_validation(
     without moving any digit into or out of train, so the train set stays the one a model was
     trained on.
     """
-    if not 0 < validation_size < len(digits):
-        raise ValueError(f"validation_size must be in 1..{len(digits) - 1}, got {validation_size}")
-    order = np.random.default_rng(seed).permutation(len(digits))
-    chosen = np.sort(order[:validation_size])
+    train_indices, chosen = split_indices(len(digits), validation_size=validation_size, seed=seed)
     if validation_exclude is not None and len(validation_exclude):
         chosen = chosen[~np.isin(chosen, validation_exclude)]
     validation = digits.subset(chosen, f"{digits.name}:validation")
-    train = digits.subset(np.sort(order[validation_size:]), f"{digits.name}:train")
+    train = digits.subset(train_indices, f"{digits.name}:train")
     return train, validation
+
+
+def split_indices(
+    count: int, *, validation_size: int, seed: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The sorted (train, validation) positions of :func:`split_train_validation`."""
+    if not 0 < validation_size < count:
+        raise ValueError(f"validation_size must be in 1..{count - 1}, got {validation_size}")
+    order = np.random.default_rng(seed).permutation(count)
+    return np.sort(order[validation_size:]), np.sort(order[:validation_size])

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml.data.label_errors import MNIST_TRAIN_LABEL_ERRORS, label_errors_find
-from ml.data.mnist import DigitSet, mnist_load, split_train_validation
+from ml.data.mnist import DigitSet, mnist_load, split_indices, split_train_validation
 from ml.data.renormalize import digits_blur, digits_renormalize
 from ml.evaluation.calibration import (
     error_reject_curve,
@@ -215,7 +215,7 @@ def _validation_errors_grid(
     out: Path,
     shown: int = 24,
 ) -> None:
-    """``validation_errors.png``: the listed label errors found in the training file, then the
+    """``validation_errors.png``: the listed label errors left out of validation, then the
     validation digits the model gets wrong with the most confidence, so that a reader can judge
     which labels are wrong."""
     out.mkdir(parents=True, exist_ok=True)
@@ -260,12 +260,13 @@ def evaluate_checkpoint(
     """
     run, facts = _logits_function(checkpoint)
     train = mnist_load(data_dir, "train")
+    # Only the listed digits that the split puts into validation leave it.
+    _, validation_indices = split_indices(len(train), validation_size=validation_size, seed=seed)
     label_errors = label_errors_find(train) if drop_label_errors else np.zeros(0, np.int64)
+    label_errors = label_errors[np.isin(label_errors, validation_indices)]
     _, validation = split_train_validation(
         train, validation_size=validation_size, seed=seed, validation_exclude=label_errors
     )
-    # Only the listed digits that the split had put into validation leave it.
-    dropped_label_errors = validation_size - len(validation)
     test = mnist_load(data_dir, "test")
 
     def as_float(images: NDArray) -> NDArray[np.float32]:
@@ -334,7 +335,7 @@ def evaluate_checkpoint(
             "macs_per_digit": facts["macs_per_digit"],
             "data_hashes": {**validation.hashes, **test.hashes},
             "validation_digits": "raw and re-scanned" if choose_on_rescanned else "raw",
-            "validation_label_errors_dropped": dropped_label_errors,
+            "validation_label_errors_dropped": len(label_errors),
             **({"fonts_missing": fonts_missing()} if negatives > 0 else {}),
         },
     )
