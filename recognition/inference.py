@@ -42,6 +42,12 @@ class ActiveRecognizers:
     strings: LoadedModel | None
 
 
+def _scores_string_marks(digits) -> bool:
+    """Whether this digit recognizer can score string marks: a reject class, and a string rule
+    (`string_reject`) in its card, measured by `python -m ml strings reject-eval`."""
+    return digits is not None and digits.has_reject_class and bool(digits.card.get("string_reject"))
+
+
 def _recognizer_load(version: ModelVersion, digits=None):
     # Imported here: web processes that never read a digit never pay for ONNX Runtime.
     import ml.infer
@@ -51,8 +57,10 @@ def _recognizer_load(version: ModelVersion, digits=None):
     if version.kind == ModelKind.DIGITS:
         return ml.infer.DigitRecognizer(path, temperature=version.temperature, threads=threads)
     # The string recognizer calibrates with the temperature of its own model card; a digit model
-    # with a "not a digit" class scores the marks of each string (words, scribbles: review).
-    if settings.HDR_STRING_REJECT and digits is not None and digits.has_reject_class:
+    # with a "not a digit" class scores the marks of each string (words, scribbles: review), when
+    # its card holds the rule measured with it (an unmeasured model could send most genuine
+    # numbers to review).
+    if settings.HDR_STRING_REJECT and _scores_string_marks(digits):
         return ml.infer.StringRecognizer(path, digit_recognizer=digits, threads=threads)
     return ml.infer.StringRecognizer(path, threads=threads)
 

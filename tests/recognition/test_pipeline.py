@@ -248,16 +248,36 @@ def test_string_marks_are_scored_by_the_digit_model_only_when_configured(db, set
     from recognition.services.model_versions import model_version_activate
 
     recognizers_active()  # registers the committed models
-    model_version_activate(model_version=ModelVersion.objects.get(version="digits-cnn-v2"))
+    model_version_activate(model_version=ModelVersion.objects.get(version="digits-cnn-v4"))
     settings.HDR_STRING_REJECT = False
     inference._loaded.clear()
     plain = recognizers_active()
     settings.HDR_STRING_REJECT = True
-    scored = recognizers_active()  # the digit model has a reject class: strings get it
+    scored = recognizers_active()  # a reject class and a measured string rule: strings get it
 
     assert plain.strings.recognizer.digit_recognizer is None
     assert scored.strings.recognizer.digit_recognizer is scored.digits.recognizer
-    assert scored.digits.recognizer.has_reject_class
+    assert scored.strings.recognizer.reject_threshold == pytest.approx(
+        scored.digits.recognizer.card["string_reject"]["field_threshold"]
+    )
+    inference._loaded.clear()
+
+
+def test_a_digit_model_without_a_measured_string_rule_leaves_string_marks_alone(db, settings):
+    from recognition import inference
+    from recognition.models import ModelVersion
+    from recognition.services.model_versions import model_version_activate
+
+    settings.HDR_STRING_REJECT = True
+    recognizers_active()  # registers the committed models
+    # v3 has a reject class, but no rule was measured with it for string fields.
+    model_version_activate(model_version=ModelVersion.objects.get(version="digits-cnn-v3"))
+    inference._loaded.clear()
+
+    active = recognizers_active()
+
+    assert active.digits.recognizer.has_reject_class
+    assert active.strings.recognizer.digit_recognizer is None
     inference._loaded.clear()
 
 
