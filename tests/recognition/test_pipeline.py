@@ -235,7 +235,7 @@ def test_a_document_with_a_template_gets_its_names_rules_and_thresholds(db):
     assert fields["strict"].status == FieldStatus.NEEDS_REVIEW
     assert "the reading has " in fields["strict"].review_reason
     assert "expected 40" in fields["strict"].review_reason
-    # A threshold of 0 accepts any reading (the default digit model has no reject class).
+    # A threshold of 0 accepts any reading whose boxes all hold digits (none is "not a digit").
     assert fields["lenient"].status == FieldStatus.ACCEPTED
     assert fields["strict"].machine_value == fields["strict"].value
     document.refresh_from_db()
