@@ -42,13 +42,18 @@ class ActiveRecognizers:
     strings: LoadedModel | None
 
 
-def _scores_string_marks(digits) -> bool:
-    """Whether this digit recognizer can score string marks: a reject class, and a string rule
-    (`string_reject`) in its card, measured by `python -m ml strings reject-eval`."""
-    return digits is not None and digits.has_reject_class and bool(digits.card.get("string_reject"))
+def _string_marker(digits: LoadedModel | None) -> LoadedModel | None:
+    """The digit model that scores the marks of string fields (words, scribbles: review), or
+    None: with `HDR_STRING_REJECT`, a digit model with a "not a digit" class whose card holds the
+    string rule measured with it (`python -m ml strings reject-eval --write-card`); an unmeasured
+    one could send most genuine numbers to review."""
+    if not settings.HDR_STRING_REJECT or digits is None:
+        return None
+    recognizer = digits.recognizer
+    return digits if recognizer.has_reject_class and recognizer.card.get("string_reject") else None
 
 
-def _recognizer_load(version: ModelVersion, digits=None):
+def _recognizer_load(version: ModelVersion, marker: LoadedModel | None = None):
     # Imported here: web processes that never read a digit never pay for ONNX Runtime.
     import ml.infer
 
@@ -56,13 +61,10 @@ def _recognizer_load(version: ModelVersion, digits=None):
     threads = settings.HDR_WORKER_THREADS
     if version.kind == ModelKind.DIGITS:
         return ml.infer.DigitRecognizer(path, temperature=version.temperature, threads=threads)
-    # The string recognizer calibrates with the temperature of its own model card; a digit model
-    # with a "not a digit" class scores the marks of each string (words, scribbles: review), when
-    # its card holds the rule measured with it (an unmeasured model could send most genuine
-    # numbers to review).
-    if settings.HDR_STRING_REJECT and _scores_string_marks(digits):
-        return ml.infer.StringRecognizer(path, digit_recognizer=digits, threads=threads)
-    return ml.infer.StringRecognizer(path, threads=threads)
+    # The string recognizer calibrates with the temperature of its own model card.
+    return ml.infer.StringRecognizer(
+        path, digit_recognizer=marker.recognizer if marker else None, threads=threads
+    )
 
 
 def recognizers_active() -> ActiveRecognizers:
@@ -80,16 +82,14 @@ def recognizers_active() -> ActiveRecognizers:
             if version is None:
                 loaded[kind] = None
                 continue
-            digits = loaded.get(ModelKind.DIGITS)
-            scores_marks = kind == ModelKind.STRINGS and settings.HDR_STRING_REJECT
-            key = (version.pk, digits.version.pk if digits and scores_marks else None)
+            marker = (
+                _string_marker(loaded.get(ModelKind.DIGITS)) if kind == ModelKind.STRINGS else None
+            )
+            key = (version.pk, marker.version.pk if marker else None)
             cached = _loaded.get(kind)
             if cached is None or cached[0] != key:
                 logger.info("loading %s model %s", kind, version.version)
-                _loaded[kind] = (
-                    key,
-                    _recognizer_load(version, digits.recognizer if digits else None),
-                )
+                _loaded[kind] = (key, _recognizer_load(version, marker))
             loaded[kind] = LoadedModel(version, _loaded[kind][1])
     return ActiveRecognizers(digits=loaded[ModelKind.DIGITS], strings=loaded[ModelKind.STRINGS])
 
