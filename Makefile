@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of PyTorch; set TORCH_SPEC (and PIP_EXTRA_INDEX_URL) for a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test install lint format check migrate web worker beat bench clean
+.PHONY: run test install fonts lint format check migrate web worker beat bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## fonts: the Debian fonts the generated negatives draw with (training and evaluating digits)
+fonts: $(STAMP)
+	$(BIN)/python -m ml data fonts --install
 
 ## run: the whole platform (web + worker + beat) on embedded defaults at http://127.0.0.1:$PORT
 run: $(STAMP)

@@ -32,6 +32,42 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_fonts(args: argparse.Namespace) -> int:
+    """Say which fonts of the negatives are missing; with ``--install``, install them by apt."""
+    import os
+    import shutil
+    import subprocess
+
+    from ml.negatives.fonts import FONT_PACKAGES, fonts_missing
+
+    missing = fonts_missing()
+    if not missing:
+        print("every font the negatives draw with is installed")
+        return 0
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *FONT_PACKAGES.split()]
+    if not args.install:
+        print(f"missing fonts: {', '.join(missing)}")
+        print(f"install them with: {' '.join(install)} (or python -m ml data fonts --install)")
+        return 1
+    if shutil.which("apt-get") is None:
+        raise MLError(f"apt-get is not available; install the fonts of: {FONT_PACKAGES}")
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if shutil.which("sudo") is None:
+            raise MLError(f"installing fonts needs root: run {' '.join(install)} as root")
+        prefix = ["sudo"]
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], install):
+        done = subprocess.run([*prefix, *command], env=environment, check=False)
+        if done.returncode != 0:
+            raise MLError(f"{' '.join(command)} failed with exit code {done.returncode}")
+    still = fonts_missing(rescan=True)
+    if still:
+        raise MLError(f"fonts still missing after the install: {', '.join(still)}")
+    print("installed every font the negatives draw with")
+    return 0
+
+
 def _fonts_require(args: argparse.Namespace) -> None:
     """Refuse a run that would draw negatives without all their fonts, unless allowed.
 
@@ -44,7 +80,8 @@ def _fonts_require(args: argparse.Namespace) -> None:
     if missing and not args.allow_missing_fonts:
         raise MLError(
             f"fonts the negatives draw with are not installed ({', '.join(missing)}); install "
-            f"them (apt-get install {FONT_PACKAGES}) or pass --allow-missing-fonts"
+            f"them (python -m ml data fonts --install, or apt-get install {FONT_PACKAGES}) or "
+            "pass --allow-missing-fonts"
         )
 
 
@@ -266,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--mirror", action="append", help="base URL to try (repeatable)")
     fetch.add_argument("--force", action="store_true", help="download even if present")
     fetch.set_defaults(func=_cmd_data_fetch)
+    fonts = data.add_parser(
+        "fonts", help="which fonts of the generated negatives are missing (exit 1 if any)"
+    )
+    fonts.add_argument(
+        "--install", action="store_true", help="install them with apt-get (root or sudo)"
+    )
+    fonts.set_defaults(func=_cmd_data_fonts)
 
     train = commands.add_parser("train", help="train a model").add_subparsers(
         dest="task", required=True

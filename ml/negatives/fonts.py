@@ -136,8 +136,13 @@ def scripts_available() -> list[Script]:
     return present
 
 
-def fonts_missing() -> list[str]:
-    """Every font the negatives draw with that is not installed, sorted (no warnings)."""
+def fonts_missing(*, rescan: bool = False) -> list[str]:
+    """Every font the negatives draw with that is not installed, sorted (no warnings).
+
+    The font folders are read once per process; ``rescan`` reads them again (after an install).
+    """
+    if rescan:
+        _installed_fonts.cache_clear()
     names = {*LATIN_FONTS, *HANDWRITING_FONTS, *SYMBOL_FONTS}
     names |= {script.font for script in NUMERAL_SCRIPTS}
     return sorted(name for name in names if font_path(name) is None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,25 @@ def test_runs_with_negatives_refuse_to_start_without_their_fonts(monkeypatch, tm
         # Allowed, the run goes on to its next check: here, the missing data folder.
         assert main([*command, "--allow-missing-fonts"]) == 2
         assert "fonts" not in capsys.readouterr().err
+
+
+def test_the_fonts_command_names_what_is_missing_and_the_install_command(monkeypatch, capsys):
+    monkeypatch.setattr(fonts, "font_path", lambda name: None)
+
+    assert main(["data", "fonts"]) == 1
+    said = capsys.readouterr().out
+    assert "Lohit-Bengali.ttf" in said and "DancingScript-Regular.otf" in said
+    assert "apt-get install -y --no-install-recommends fonts-dejavu-core" in said
+
+    monkeypatch.setattr(fonts, "font_path", lambda name: Path("/usr/share/fonts/any.ttf"))
+    assert main(["data", "fonts"]) == 0
+    assert "is installed" in capsys.readouterr().out
+
+
+def test_installing_fonts_without_apt_fails_with_the_packages_to_install(monkeypatch, capsys):
+    monkeypatch.setattr(fonts, "font_path", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+
+    assert main(["data", "fonts", "--install"]) == 2
+    refused = capsys.readouterr().err
+    assert "apt-get is not available" in refused and "fonts-lohit-deva" in refused
