@@ -142,6 +142,9 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
         negatives_lookalike_threshold=args.drop_lookalikes,
         init_checkpoint=args.init_checkpoint,
         ema_decay=args.ema,
+        distill_from=args.distill_from,
+        distill_weight=args.distill_weight,
+        distill_temperature=args.distill_temperature,
     )
     result = train_digits(config)
     print(
@@ -374,6 +377,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="validate and save a moving average of the weights with this decay per step, "
         "e.g. 0.999 (0: off)",
+    )
+    digits.add_argument(
+        "--distill-from",
+        default=None,
+        metavar="MODEL",
+        help="learn digits also from this 10-class digit model's softened readings "
+        "(.onnx or checkpoint), e.g. ml/weights/digits/digits-cnn-v1.onnx",
+    )
+    digits.add_argument(
+        "--distill-weight",
+        type=float,
+        default=0.5,
+        help="share of the digits' loss taken from the teacher (0..1)",
+    )
+    digits.add_argument(
+        "--distill-temperature", type=float, default=3.0, help="softmax temperature of both"
     )
     _add_allow_missing_fonts(digits)
     digits.set_defaults(func=_cmd_train_digits)

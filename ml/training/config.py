@@ -56,6 +56,10 @@ class TrainConfig:
     init_checkpoint: str | None = None
     # Validate and save an exponential moving average of the weights (decay per step); 0 = off.
     ema_decay: float = 0.0
+    # Knowledge distillation from a 10-class digit model (ml.training.teacher); None = off.
+    distill_from: str | None = None
+    distill_weight: float = 0.5
+    distill_temperature: float = 3.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in {"adamw", "sgd"}:
@@ -72,6 +76,10 @@ class TrainConfig:
             raise ValueError("negatives_fraction must be in [0, 1)")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be in [0, 1)")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ValueError("distill_weight must be in [0, 1]")
+        if self.distill_temperature <= 0:
+            raise ValueError("distill_temperature must be positive")
 
     @property
     def num_classes(self) -> int:

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ml.augment import AugmentConfig, augment_batch
 from ml.training.progress import ProgressBar
+from ml.training.teacher import Teacher, distillation_loss
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ def train_one_epoch(
     negatives_mode: str = "reject_class",
     oe_weight: float = 0.5,
     ema: torch.optim.swa_utils.AveragedModel | None = None,
+    teacher: Teacher | None = None,
+    distill_weight: float = 0.5,
+    distill_temperature: float = 3.0,
 ) -> EpochStats:
     """Train for one pass over ``images`` float ``[N,1,28,28]`` 0..1 and ``labels`` int64 ``[N]``.
 
@@ -56,6 +60,8 @@ def train_one_epoch(
     ``negatives`` float ``[M,1,28,28]`` are split evenly over the batches and augmented with
     them; see :func:`negatives_loss` for how they count. Loss and accuracy are of the digits.
     ``ema`` (if given) folds the weights into their running average after every step.
+    ``teacher`` (if given) reads the same augmented digits, and the digits' loss blends the
+    cross-entropy with :func:`~ml.training.teacher.distillation_loss` by ``distill_weight``.
     """
     model.train()
     device = images.device
@@ -80,6 +86,11 @@ def train_one_epoch(
             all_logits = model(x).float()
             logits = all_logits[: y.shape[0]]
             loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            if teacher is not None:
+                taught = teacher.logits(x[: y.shape[0]])
+                loss = (1 - distill_weight) * loss + distill_weight * distillation_loss(
+                    logits, taught, distill_temperature
+                )
             if negative is not None:
                 # Weighted by the negatives' share of the batch, as one mean over all of it.
                 share = negative.shape[0] / x.shape[0]

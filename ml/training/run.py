@@ -27,6 +27,7 @@ from ml.training.loop import (
     train_one_epoch,
 )
 from ml.training.progress import ProgressBar
+from ml.training.teacher import Teacher
 
 if TYPE_CHECKING:
     from ml.negatives.lookalike import LookalikeFilter
@@ -240,6 +241,9 @@ def train_digits(
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
     ema = ema_create(model, config.ema_decay) if config.ema_decay else None
+    teacher = None
+    if config.distill_from:
+        teacher = Teacher(config.distill_from, device, threads=config.num_threads)
     # The model that is validated, early-stopped on and saved.
     kept = ema.module if ema is not None else model
 
@@ -268,6 +272,12 @@ def train_digits(
             data_info["negatives"]["lookalikes_dropped"] = lookalikes.describe()
     if config.renormalized_share > 0:
         data_info["renormalized_share"] = config.renormalized_share
+    if teacher is not None:
+        data_info["distillation"] = {
+            **teacher.describe(),
+            "weight": config.distill_weight,
+            "temperature": config.distill_temperature,
+        }
     if config.init_checkpoint:
         data_info["init_checkpoint"] = config.init_checkpoint
     hardware = hardware_describe(device)
@@ -308,6 +318,9 @@ def train_digits(
             negatives_mode=config.negatives_mode,
             oe_weight=config.oe_weight,
             ema=ema,
+            teacher=teacher,
+            distill_weight=config.distill_weight,
+            distill_temperature=config.distill_temperature,
         )
         val_stats, negative_stats = _validate(kept, val_x, val_y, validation_negatives, config, amp)
         # The live weights, scored the same way, show what the average adds.
