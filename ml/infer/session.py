@@ -32,9 +32,17 @@ def providers_choose(prefer_cuda: bool = True) -> list[str]:
 
 
 def onnx_session_create(
-    path: str | Path, *, providers: list[str] | None = None, threads: int | None = None
+    path: str | Path,
+    *,
+    providers: list[str] | None = None,
+    threads: int | None = None,
+    spin: bool = True,
 ):
-    """An InferenceSession on `path` (graph optimizations on; `threads` caps intra-op threads)."""
+    """An InferenceSession on `path` (graph optimizations on; `threads` caps intra-op threads).
+
+    ``spin=False`` stops idle intra-op threads from busy-waiting for the next run, for a session
+    that shares the cores with other work between its runs (a teacher inside a torch training).
+    """
     import onnxruntime
 
     path = Path(path)
@@ -44,6 +52,8 @@ def onnx_session_create(
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(
         str(path), sess_options=options, providers=providers or providers_choose()
     )

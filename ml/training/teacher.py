@@ -48,8 +48,12 @@ class Teacher:
         if self.path.suffix == ".onnx":
             from ml.infer.session import onnx_session_create, providers_choose
 
+            # Between its runs torch trains on the same cores: idle threads must not spin.
             self._session = onnx_session_create(
-                self.path, providers=providers_choose(device.type == "cuda"), threads=threads
+                self.path,
+                providers=providers_choose(device.type == "cuda"),
+                threads=threads,
+                spin=False,
             )
             classes = self._session.get_outputs()[0].shape[-1]
         else:
