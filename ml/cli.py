@@ -174,6 +174,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         output_dir=args.output_dir,
         target_error=args.target_error,
+        target_negatives=args.target_negatives,
         validation_size=args.validation_size,
         seed=args.seed,
         negatives=args.negatives,
@@ -436,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(evaluate)
     evaluate.add_argument("--output-dir", required=True)
     evaluate.add_argument("--target-error", type=float, default=0.0005)
+    evaluate.add_argument(
+        "--target-negatives",
+        type=float,
+        default=0.005,
+        help="share of validation negatives the chosen rule may accept (the test target is 1%%)",
+    )
     evaluate.add_argument("--validation-size", type=int, default=5000)
     evaluate.add_argument("--seed", type=int, default=0, help="validation split seed")
     evaluate.add_argument(

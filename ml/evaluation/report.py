@@ -27,6 +27,7 @@ from ml.evaluation.calibration import (
 )
 from ml.evaluation.metrics import accuracy, confusion_matrix, per_class_report
 from ml.evaluation.negatives_report import (
+    DEFAULT_TARGET_NEGATIVES,
     LookalikesDropped,
     NegativeLogits,
     negatives_report_write,
@@ -61,6 +62,7 @@ def report_write(
     calibrate: bool = True,
     extra: dict[str, Any] | None = None,
     negatives: NegativeLogits | None = None,
+    target_negatives: float = DEFAULT_TARGET_NEGATIVES,
 ) -> dict[str, Any]:
     """Write the report folder for one model's scores and return its summary.
 
@@ -132,6 +134,7 @@ def report_write(
                 test_labels=test_labels,
                 negatives=negatives,
                 target_error=target_error,
+                target_negatives=target_negatives,
             )
         )
     (out / "report.json").write_text(json.dumps(summary, indent=1))
@@ -240,6 +243,7 @@ def evaluate_checkpoint(
     data_dir: str | Path | None,
     output_dir: str | Path,
     target_error: float = 0.0005,
+    target_negatives: float = DEFAULT_TARGET_NEGATIVES,
     validation_size: int = 5000,
     seed: int = 0,
     negatives: int = 6000,
@@ -257,6 +261,7 @@ def evaluate_checkpoint(
     production normalization to the validation set that fits the temperature and chooses the
     thresholds (production crops are drawn that way). ``drop_label_errors`` leaves the MNIST
     training digits listed in :mod:`ml.data.label_errors` out of validation.
+    ``target_negatives`` caps the share of validation negatives the chosen rule accepts.
     """
     run, facts = _logits_function(checkpoint)
     train = mnist_load(data_dir, "train")
@@ -328,6 +333,7 @@ def evaluate_checkpoint(
         test_images=test.images,
         output_dir=output_dir,
         target_error=target_error,
+        target_negatives=target_negatives,
         negatives=negative_logits,
         extra={
             "checkpoint": str(checkpoint),

@@ -57,3 +57,35 @@ def test_the_chosen_rule_keeps_both_targets_with_the_fewest_digits_to_review():
         digits, labels, negatives, point.digit_threshold, point.reject_threshold
     )
     assert again == point
+
+
+def test_the_report_chooses_its_rule_for_the_negatives_target_it_is_given(tmp_path):
+    from ml.evaluation.negatives_report import NegativeLogits
+    from ml.evaluation.report import report_write
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 400)
+    digits = rng.normal(0, 1, (400, 11))
+    digits[np.arange(400), labels] += 8  # right and sure of the digit...
+    digits[:, 10] += rng.uniform(0, 6, 400)  # ...with some doubt that it is one
+    negatives = rng.normal(0, 1, (200, 11))
+    negatives[:, 0] += 8  # a sure 0 by the digit scores alone
+    negatives[:, 10] += rng.uniform(2, 14, 200)  # only the reject class tells them apart
+    kinds = np.zeros(200, np.int64)
+    images = np.zeros((200, 28, 28), np.float32)
+
+    def rule(target_negatives: float) -> dict:
+        summary = report_write(
+            name="synthetic", validation_logits=digits, validation_labels=labels,
+            test_logits=digits, test_labels=labels, test_images=images, target_error=0.0005,
+            output_dir=tmp_path / str(target_negatives), calibrate=False,
+            negatives=NegativeLogits(negatives, negatives, kinds, ("scribble",), images),
+            target_negatives=target_negatives,
+        )  # fmt: skip
+        return summary["reject"]
+
+    strict, loose = rule(0.0), rule(0.2)
+    assert strict["target_negatives_validation"] == 0.0
+    assert strict["validation_negatives_accepted"] == 0.0
+    assert 0 < loose["validation_negatives_accepted"] <= 0.2
+    assert loose["validation_reject_rate"] < strict["validation_reject_rate"]
