@@ -23,9 +23,9 @@ def v2() -> DigitRecognizer:
     return DigitRecognizer(WEIGHTS / "digits-cnn-v2.onnx", threads=1)
 
 
-@pytest.fixture(scope="module", params=["digits-cnn-v3", "digits-cnn-v4"])
+@pytest.fixture(scope="module", params=["digits-cnn-v3", "digits-cnn-v4", "digits-cnn-v5"])
 def v3(request) -> DigitRecognizer:
-    """v3 and its successor v4 (the default), which share the recipe and must pass the same."""
+    """v3 and its successors v4 (the default) and v5, which share the recipe and must pass the same."""
     return DigitRecognizer(WEIGHTS / f"{request.param}.onnx", threads=1)
 
 
