@@ -51,14 +51,14 @@ def _cmd_data_fonts(args: argparse.Namespace) -> int:
         return 1
     if shutil.which("apt-get") is None:
         raise MLError(f"apt-get is not available; install the fonts of: {FONT_PACKAGES}")
-    prefix: list[str] = []
+    # sudo resets the environment, so the frontend goes through env on its command line.
+    prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
     if os.geteuid() != 0:
         if shutil.which("sudo") is None:
             raise MLError(f"installing fonts needs root: run {' '.join(install)} as root")
-        prefix = ["sudo"]
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        prefix = ["sudo", *prefix]
     for command in (["apt-get", "update", "-qq"], install):
-        done = subprocess.run([*prefix, *command], env=environment, check=False)
+        done = subprocess.run([*prefix, *command], check=False)
         if done.returncode != 0:
             raise MLError(f"{' '.join(command)} failed with exit code {done.returncode}")
     still = fonts_missing(rescan=True)

@@ -163,6 +163,10 @@ def train_digits(
     on_cuda = device.type == "cuda"
     if on_cuda:
         torch.backends.cudnn.benchmark = True
+    # Loaded first, so that a wrong teacher fails before minutes of data and negatives.
+    teacher = None
+    if config.distill_from:
+        teacher = Teacher(config.distill_from, device, threads=config.num_threads)
 
     if train_set is None or validation_set is None:
         full = mnist_load(config.data_dir, "train")
@@ -241,9 +245,6 @@ def train_digits(
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
     ema = ema_create(model, config.ema_decay) if config.ema_decay else None
-    teacher = None
-    if config.distill_from:
-        teacher = Teacher(config.distill_from, device, threads=config.num_threads)
     # The model that is validated, early-stopped on and saved.
     kept = ema.module if ema is not None else model
 

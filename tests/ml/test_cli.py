@@ -127,3 +127,25 @@ def test_installing_fonts_without_apt_fails_with_the_packages_to_install(monkeyp
     assert main(["data", "fonts", "--install"]) == 2
     refused = capsys.readouterr().err
     assert "apt-get is not available" in refused and "fonts-lohit-deva" in refused
+
+
+@pytest.mark.parametrize("uid, prefix", [(0, []), (1000, ["sudo"])])
+def test_installing_fonts_runs_apt_noninteractively_as_root_or_through_sudo(
+    monkeypatch, capsys, uid, prefix
+):
+    ran = []
+    monkeypatch.setattr(fonts, "font_path", lambda name: None)
+    monkeypatch.setattr("os.geteuid", lambda: uid)
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(
+        "subprocess.run",
+        lambda command, **_: ran.append(command) or subprocess.CompletedProcess(command, 0),
+    )
+
+    # The fonts stay missing here, so the command says so after running apt.
+    assert main(["data", "fonts", "--install"]) == 2
+    assert "still missing" in capsys.readouterr().err
+    env = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive"]
+    assert ran[0] == [*env, "apt-get", "update", "-qq"]
+    assert ran[1][: len(env) + 2] == [*env, "apt-get", "install"]
+    assert "fonts-lohit-deva" in ran[1] and "fonts-comic-neue" in ran[1]

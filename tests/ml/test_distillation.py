@@ -141,3 +141,13 @@ def test_a_distilled_run_records_its_teacher_in_the_checkpoint(mnist_300, tmp_pa
     assert recorded["teacher"] == "digits-cnn-v1.onnx"
     assert recorded["teacher_sha256"] == hashlib.sha256(V1.read_bytes()).hexdigest()
     assert (recorded["weight"], recorded["temperature"]) == (0.7, 2.0)
+
+
+def test_a_missing_teacher_fails_before_the_data_is_read(tmp_path):
+    config = TrainConfig(
+        data_dir=str(tmp_path / "no-data"), output_dir=str(tmp_path / "run"),
+        distill_from=str(tmp_path / "missing.onnx"),
+    )  # fmt: skip
+
+    with pytest.raises(MLError, match="teacher not found"):
+        train_digits(config)
