@@ -45,6 +45,7 @@ class DigitRecognizer:
         temperature: float | None = None,
         providers: list[str] | None = None,
         threads: int | None = None,
+        spin: bool = True,
     ) -> None:
         self.onnx_path = Path(onnx_path)
         self.card = model_card_load(self.onnx_path)
@@ -53,7 +54,10 @@ class DigitRecognizer:
         self.accept_threshold = float(self.card.get("accept_threshold", 0.99))
         # Highest "not a digit" probability an accepted digit may have (no limit by default).
         self.reject_threshold = float(self.card.get("reject_threshold", 1.0))
-        self.session = onnx_session_create(self.onnx_path, providers=providers, threads=threads)
+        # spin=False: idle threads do not busy-wait between runs (see onnx_session_create).
+        self.session = onnx_session_create(
+            self.onnx_path, providers=providers, threads=threads, spin=spin
+        )
 
     @property
     def version(self) -> str:

@@ -20,7 +20,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -42,20 +41,20 @@ class Teacher:
         self.path = Path(path)
         if not self.path.is_file():
             raise MLError(f"distillation teacher not found: {self.path}")
-        self.device = device
-        self._session = None
+        self._reader = None
         self._model = None
         if self.path.suffix == ".onnx":
-            from ml.infer.session import onnx_session_create, providers_choose
+            from ml.infer.digits import DigitRecognizer
+            from ml.infer.session import providers_choose
 
             # Between its runs torch trains on the same cores: idle threads must not spin.
-            self._session = onnx_session_create(
+            self._reader = DigitRecognizer(
                 self.path,
                 providers=providers_choose(device.type == "cuda"),
                 threads=threads,
                 spin=False,
             )
-            classes = self._session.get_outputs()[0].shape[-1]
+            classes = 11 if self._reader.has_reject_class else DIGIT_CLASS_COUNT
         else:
             from ml.checkpoint import checkpoint_load
 
@@ -73,8 +72,7 @@ class Teacher:
         """Float32 logits ``[N, 10]`` on ``images``' device for float ``[N,1,28,28]`` in 0..1."""
         if self._model is not None:
             return self._model(images.float()).float()
-        array = np.ascontiguousarray(images.detach().float().cpu().numpy())
-        logits = self._session.run(["logits"], {"image": array})[0]
+        logits = self._reader.logits(images.detach().float().cpu().numpy())
         return torch.from_numpy(logits).to(images.device)
 
     def describe(self) -> dict[str, Any]:
