@@ -142,7 +142,7 @@ def _cmd_train_digits(args: argparse.Namespace) -> int:
         negatives_lookalike_threshold=args.drop_lookalikes,
         init_checkpoint=args.init_checkpoint,
         ema_decay=args.ema,
-        distill_from=args.distill_from,
+        distill_from=tuple(args.distill_from or ()),
         distill_weight=args.distill_weight,
         distill_temperature=args.distill_temperature,
     )
@@ -381,10 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digits.add_argument(
         "--distill-from",
-        default=None,
+        action="append",
         metavar="MODEL",
-        help="learn digits also from this 10-class digit model's softened readings "
-        "(.onnx or checkpoint), e.g. ml/weights/digits/digits-cnn-v1.onnx",
+        help="learn digits also from this digit model's softened readings (.onnx or "
+        "checkpoint; a reject class is dropped), e.g. ml/weights/digits/digits-cnn-v1.onnx; "
+        "repeat it for an ensemble of teachers",
     )
     digits.add_argument(
         "--distill-weight",

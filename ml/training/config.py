@@ -56,8 +56,9 @@ class TrainConfig:
     init_checkpoint: str | None = None
     # Validate and save an exponential moving average of the weights (decay per step); 0 = off.
     ema_decay: float = 0.0
-    # Knowledge distillation from a 10-class digit model (ml.training.teacher); None = off.
-    distill_from: str | None = None
+    # Knowledge distillation from digit models (ml.training.teacher); several read as an
+    # ensemble. Empty = off.
+    distill_from: tuple[str, ...] = ()
     distill_weight: float = 0.5
     distill_temperature: float = 3.0
 
@@ -80,6 +81,9 @@ class TrainConfig:
             raise ValueError("distill_weight must be in [0, 1]")
         if self.distill_temperature <= 0:
             raise ValueError("distill_temperature must be positive")
+        # One path (as older configs and callers give it) is a one-teacher tuple.
+        teachers = (self.distill_from,) if isinstance(self.distill_from, str) else self.distill_from
+        object.__setattr__(self, "distill_from", tuple(teachers or ()))
 
     @property
     def num_classes(self) -> int:

@@ -1,4 +1,4 @@
-"""Knowledge distillation: a 10-class digit model teaches a student that learns more tasks.
+"""Knowledge distillation: digit models teach a student that learns more tasks.
 
 Each task added to the digit model (a "not a digit" class, re-scanned and blurred digits) cost
 accuracy on plain digits: the 10-class ``digits-cnn-v1`` reads 99.74% of MNIST test, the
@@ -12,11 +12,17 @@ carries more than the hard label. The student learns from both (Hinton et al., 2
 where ``_T`` is the softmax at temperature ``T``. The teacher puts no mass on the reject class,
 so the KL term also pushes the student's "not a digit" down on digits. Negatives keep their own
 loss: a digit reader has nothing to teach about them.
+
+Several teachers read together as an ensemble: the mean of their log-probabilities over the ten
+digits (a normalized geometric mean). A teacher with a reject class teaches only its digit
+readings, the reject column dropped, so a model that saw blurred and re-scanned digits (v4) can
+teach beside one that learnt digits alone (v1).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,58 +35,83 @@ DIGIT_CLASS_COUNT = 10
 
 
 class Teacher:
-    """Logits ``[N, 10]`` of a 10-class digit model on the student's own (augmented) inputs.
+    """Digit logits ``[N, 10]`` of one or more digit models on the student's (augmented) inputs.
 
-    ``path`` is an ONNX model (run by ONNX Runtime, CUDA provider when the student trains on
-    CUDA) or a training checkpoint (run by torch on ``device``). The teacher never trains.
+    Each path is an ONNX model (run by ONNX Runtime, CUDA provider when the student trains on
+    CUDA) or a training checkpoint (run by torch on ``device``), with 10 digit outputs and
+    optionally the reject class as an 11th, which is dropped. One teacher gives its own digit
+    logits; several give the mean of their log-softmax over the digits. Teachers never train.
     """
 
     def __init__(
-        self, path: str | Path, device: torch.device, *, threads: int | None = None
+        self,
+        paths: str | Path | Sequence[str | Path],
+        device: torch.device,
+        *,
+        threads: int | None = None,
     ) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise MLError(f"distillation teacher not found: {self.path}")
-        self._reader = None
-        self._model = None
-        if self.path.suffix == ".onnx":
-            from ml.infer.digits import DigitRecognizer
-            from ml.infer.session import providers_choose
-
-            # Between its runs torch trains on the same cores: idle threads must not spin.
-            self._reader = DigitRecognizer(
-                self.path,
-                providers=providers_choose(device.type == "cuda"),
-                threads=threads,
-                spin=False,
-            )
-            classes = 11 if self._reader.has_reject_class else DIGIT_CLASS_COUNT
-        else:
-            from ml.checkpoint import checkpoint_load
-
-            model, _ = checkpoint_load(self.path)
-            self._model = model.to(device).eval()
-            classes = self.logits(torch.zeros(1, 1, 28, 28, device=device)).shape[1]
-        if classes != DIGIT_CLASS_COUNT:
-            raise MLError(
-                f"the distillation teacher must be a 10-class digit model; {self.path.name} has "
-                f"{classes} outputs"
-            )
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        self.paths = [Path(path) for path in paths]
+        if not self.paths:
+            raise MLError("distillation needs at least one teacher")
+        self._members = [_member_load(path, device, threads) for path in self.paths]
 
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Float32 logits ``[N, 10]`` on ``images``' device for float ``[N,1,28,28]`` in 0..1."""
-        if self._model is not None:
-            return self._model(images.float()).float()
-        logits = self._reader.logits(images.detach().float().cpu().numpy())
-        return torch.from_numpy(logits).to(images.device)
+        readings = [member(images)[:, :DIGIT_CLASS_COUNT] for member in self._members]
+        if len(readings) == 1:
+            return readings[0]
+        return torch.stack([F.log_softmax(r, dim=1) for r in readings]).mean(0)
 
     def describe(self) -> dict[str, Any]:
-        """Plain data for checkpoints and model cards: which file taught, by its sha256."""
-        return {
-            "teacher": self.path.name,
-            "teacher_sha256": hashlib.sha256(self.path.read_bytes()).hexdigest(),
-        }
+        """Plain data for checkpoints and model cards: which files taught, by their sha256."""
+        described = [
+            {"teacher": path.name, "teacher_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            for path in self.paths
+        ]
+        if len(described) == 1:
+            return described[0]
+        return {"teachers": described, "ensemble": "mean log-probability over the ten digits"}
+
+
+def _member_load(
+    path: Path, device: torch.device, threads: int | None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function from images to the float32 logits ``[N, 10 or 11]`` of one teacher model."""
+    if not path.is_file():
+        raise MLError(f"distillation teacher not found: {path}")
+    if path.suffix == ".onnx":
+        from ml.infer.digits import DigitRecognizer
+        from ml.infer.session import providers_choose
+
+        # Between its runs torch trains on the same cores: idle threads must not spin.
+        reader = DigitRecognizer(
+            path, providers=providers_choose(device.type == "cuda"), threads=threads, spin=False
+        )
+
+        def run(images: torch.Tensor) -> torch.Tensor:
+            logits = reader.logits(images.detach().float().cpu().numpy())
+            return torch.from_numpy(logits).to(images.device)
+
+    else:
+        from ml.checkpoint import checkpoint_load
+
+        model, _ = checkpoint_load(path)
+        model = model.to(device).eval()
+
+        def run(images: torch.Tensor) -> torch.Tensor:
+            return model(images.float()).float()
+
+    with torch.no_grad():
+        classes = run(torch.zeros(1, 1, 28, 28, device=device)).shape[1]
+    if classes not in (DIGIT_CLASS_COUNT, DIGIT_CLASS_COUNT + 1):
+        raise MLError(
+            f"a distillation teacher must be a digit model with 10 outputs (11 with the reject "
+            f"class); {path.name} has {classes}"
+        )
+    return run
 
 
 def distillation_loss(

@@ -10,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ml.checkpoint import checkpoint_load
 from ml.cli import main
 from ml.data import idx_write
 from ml.negatives import fonts
+
+WEIGHTS = Path(__file__).resolve().parents[2] / "ml/weights/digits"
 
 
 @pytest.fixture
@@ -33,12 +36,17 @@ def test_dry_run_training_then_evaluation_write_their_outputs(tiny_mnist, tmp_pa
     train = subprocess.run(
         [sys.executable, "-m", "ml", "train", "digits", "--data-dir", str(tiny_mnist),
          "--output-dir", str(run), "--validation-size", "50", "--dry-run", "--threads", "1",
-         "--negatives", "0.2", "--blur", "0.3", "--drop-lookalikes", "0.999"],
+         "--negatives", "0.2", "--blur", "0.3", "--drop-lookalikes", "0.999",
+         "--distill-from", str(WEIGHTS / "digits-cnn-v1.onnx"),
+         "--distill-from", str(WEIGHTS / "digits-cnn-v4.onnx")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert train.returncode == 0, train.stderr
     result = json.loads(train.stdout[train.stdout.index("{") :])
     assert (run / "log.csv").exists() and (run / "log.json").exists()
+    # Both teachers taught, as one ensemble, and the checkpoint says so.
+    taught = checkpoint_load(result["best_checkpoint"])[1]["data"]["distillation"]["teachers"]
+    assert [t["teacher"] for t in taught] == ["digits-cnn-v1.onnx", "digits-cnn-v4.onnx"]
 
     report = tmp_path / "report"
     evaluate = subprocess.run(

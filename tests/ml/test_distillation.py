@@ -1,4 +1,4 @@
-"""Knowledge distillation: a 10-class digit model teaches an 11-class student its digits."""
+"""Knowledge distillation: digit models (one or an ensemble) teach an 11-class student its digits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ml.checkpoint import checkpoint_load
+from ml.checkpoint import checkpoint_load, checkpoint_save
 from ml.data.mnist import DigitSet
 from ml.errors import MLError
 from ml.infer import DigitRecognizer
@@ -21,6 +21,7 @@ from ml.training.teacher import Teacher, distillation_loss
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "ml/weights/digits"
 V1 = WEIGHTS / "digits-cnn-v1.onnx"
+V4 = WEIGHTS / "digits-cnn-v4.onnx"
 
 
 def test_the_loss_is_the_temperature_scaled_kl_divergence_computed_by_hand():
@@ -88,11 +89,42 @@ def test_a_checkpoint_teacher_runs_in_torch(tmp_path, mnist_300):
     torch.testing.assert_close(taught, model.eval()(x))
 
 
-def test_a_teacher_that_is_not_a_ten_class_digit_model_is_refused(tmp_path):
-    with pytest.raises(MLError, match="10-class"):
-        Teacher(WEIGHTS / "digits-cnn-v4.onnx", torch.device("cpu"))
+def test_a_teacher_with_a_reject_class_teaches_its_digit_logits_only():
+    images = torch.from_numpy(np.random.default_rng(1).random((6, 1, 28, 28), np.float32))
+
+    taught = Teacher(V4, torch.device("cpu"), threads=1).logits(images)
+
+    expected = DigitRecognizer(V4, threads=1).logits(images.numpy())[:, :10]
+    np.testing.assert_allclose(taught.numpy(), expected, atol=1e-5)
+
+
+def test_several_teachers_read_as_the_mean_of_their_digit_log_probabilities():
+    images = torch.from_numpy(np.random.default_rng(2).random((6, 1, 28, 28), np.float32))
+    v1 = torch.from_numpy(DigitRecognizer(V1, threads=1).logits(images.numpy()))
+    v4 = torch.from_numpy(DigitRecognizer(V4, threads=1).logits(images.numpy())[:, :10])
+
+    ensemble = Teacher([V1, V4], torch.device("cpu"), threads=1)
+
+    expected = (v1.log_softmax(1) + v4.log_softmax(1)) / 2
+    torch.testing.assert_close(ensemble.logits(images), expected, atol=1e-5, rtol=0)
+    described = ensemble.describe()["teachers"]
+    assert [d["teacher"] for d in described] == ["digits-cnn-v1.onnx", "digits-cnn-v4.onnx"]
+    assert described[1]["teacher_sha256"] == hashlib.sha256(V4.read_bytes()).hexdigest()
+
+
+def test_a_teacher_that_is_not_a_digit_model_is_refused(tmp_path):
+    not_digits = checkpoint_save(
+        tmp_path / "twelve.pt", create_model("lenet5", num_classes=12),
+        architecture="lenet5", args={"num_classes": 12}, classes=[str(i) for i in range(12)],
+    )  # fmt: skip
+    with pytest.raises(
+        MLError, match=r"10 outputs \(11 with the reject class\); twelve\.pt has 12"
+    ):
+        Teacher(not_digits, torch.device("cpu"))
     with pytest.raises(MLError, match="not found"):
-        Teacher(tmp_path / "missing.onnx", torch.device("cpu"))
+        Teacher([V1, tmp_path / "missing.onnx"], torch.device("cpu"))
+    with pytest.raises(MLError, match="at least one"):
+        Teacher([], torch.device("cpu"))
 
 
 def test_bad_distillation_settings_are_refused():
@@ -100,6 +132,12 @@ def test_bad_distillation_settings_are_refused():
         TrainConfig(distill_weight=1.5)
     with pytest.raises(ValueError, match="distill_temperature"):
         TrainConfig(distill_temperature=0)
+
+
+def test_one_teacher_path_is_a_one_teacher_ensemble_in_the_config():
+    assert TrainConfig(distill_from="a.onnx").distill_from == ("a.onnx",)
+    assert TrainConfig(distill_from=["a.onnx", "b.pt"]).distill_from == ("a.onnx", "b.pt")
+    assert TrainConfig().distill_from == ()
 
 
 def test_a_student_taught_by_the_teacher_alone_moves_towards_its_readings(mnist_300):
