@@ -13,10 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     HDR_VAR_DIR=/var/lib/hdr
 
+# The fonts the generated negatives draw with (training and evaluating digit models).
+COPY ml/negatives/font-packages.txt /tmp/font-packages.txt
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl libglib2.0-0 \
-        fonts-dejavu-core fonts-lohit-deva fonts-lohit-beng-bengali fonts-lohit-gujr fonts-lohit-guru fonts-lohit-orya fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda fonts-dancingscript fonts-comic-neue \
-    && rm -rf /var/lib/apt/lists/*
+        $(grep -v '^#' /tmp/font-packages.txt) \
+    && rm -rf /var/lib/apt/lists/* /tmp/font-packages.txt
 
 WORKDIR /app
 COPY pyproject.toml README.md manage.py ./

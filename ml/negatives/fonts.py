@@ -44,11 +44,13 @@ HANDWRITING_FONTS = (
     "ComicNeue-Italic.otf",
 )
 SYMBOL_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf")
-# The Debian packages that hold every font above.
-FONT_PACKAGES = (
-    "fonts-dejavu-core fonts-lohit-deva fonts-lohit-beng-bengali fonts-lohit-gujr "
-    "fonts-lohit-guru fonts-lohit-orya fonts-lohit-taml fonts-lohit-telu fonts-lohit-knda "
-    "fonts-dancingscript fonts-comic-neue"
+# The Debian packages that hold every font above, space-separated. The list lives in one file
+# that .ci/run and the Dockerfile read too.
+FONT_PACKAGES_FILE = Path(__file__).with_name("font-packages.txt")
+FONT_PACKAGES = " ".join(
+    line.strip()
+    for line in FONT_PACKAGES_FILE.read_text().splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
 )
 
 

@@ -157,3 +157,15 @@ def test_installing_fonts_runs_apt_noninteractively_as_root_or_through_sudo(
     assert ran[0] == [*env, "apt-get", "update", "-qq"]
     assert ran[1][: len(env) + 2] == [*env, "apt-get", "install"]
     assert "fonts-lohit-deva" in ran[1] and "fonts-comic-neue" in ran[1]
+
+
+def test_the_font_packages_are_listed_once_for_the_code_ci_and_the_image():
+    root = Path(__file__).resolve().parents[2]
+    listed = fonts.FONT_PACKAGES.split()
+    assert listed[0] == "fonts-dejavu-core" and "fonts-lohit-knda" in listed
+    assert not any(package.startswith("#") for package in listed)
+    # CI and the image read the file instead of keeping lists of their own that could drift.
+    for reader in (root / ".ci/run", root / "Dockerfile"):
+        text = reader.read_text()
+        assert "font-packages.txt" in text
+        assert "fonts-lohit-deva" not in text, f"{reader.name} lists font packages itself"
