@@ -42,6 +42,7 @@ check: lint
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate
+	$(BIN)/python manage.py models_builtin
 
 web: $(STAMP)
 	$(BIN)/gunicorn -c python:hdrsite.gunicorn_conf hdrsite.wsgi --bind 127.0.0.1:$${PORT:-8000}

@@ -62,6 +62,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdrsite.settings")
 
     _manage("migrate", "--noinput", "-v", "0")
+    _manage("models_builtin")
     _manage("collectstatic", "--noinput", "-v", "0")
     print("hdr: demo accounts (role, username / password):", flush=True)
     _manage("demo_users")

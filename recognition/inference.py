@@ -18,9 +18,8 @@ from django.conf import settings
 from recognition.errors import ApplicationError
 from recognition.models import ModelKind, ModelVersion
 from recognition.services.model_versions import (
-    builtin_cards,
     model_version_onnx_path,
-    model_versions_register_builtin,
+    model_versions_builtin_ensure,
 )
 
 logger = logging.getLogger(__name__)
@@ -69,11 +68,10 @@ def _recognizer_load(version: ModelVersion, marker: LoadedModel | None = None):
 
 def recognizers_active() -> ActiveRecognizers:
     """The active digit and string recognizers (None for a kind with no model at all)."""
+    # Models this release ships and the database lacks are registered, and a kind without an
+    # active version gets the committed default, if the code ships one.
+    model_versions_builtin_ensure()
     versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
-    # A kind without an active version gets the committed model, if the code ships one.
-    if any(kind not in versions and builtin_cards(kind) for kind in ModelKind.values):
-        model_versions_register_builtin()
-        versions = {v.kind: v for v in ModelVersion.objects.filter(is_active=True)}
     loaded: dict[str, LoadedModel | None] = {}
     with _lock:
         # Digits first: the string recognizer may use the digit model's reject class.

@@ -20,6 +20,7 @@ from recognition.selectors.learning import (
     production_accuracy,
     versions_side_by_side,
 )
+from recognition.services.model_versions import model_versions_builtin_ensure
 from recognition.services.retraining import (
     model_version_promote,
     model_version_rollback,
@@ -106,6 +107,7 @@ class ModelVersionsApi(APIView):
         kind = request.query_params.get("kind", ModelKind.DIGITS)
         if kind not in ModelKind.values:
             kind = ModelKind.DIGITS
+        model_versions_builtin_ensure()
         return Response(versions_side_by_side(kind))
 
 

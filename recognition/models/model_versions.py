@@ -22,6 +22,10 @@ class ModelVersion(models.Model):
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Activated because it was the built-in default, not by a person's choice: when a release
+    # ships a new default, registration moves such an installation to it. A version an admin
+    # promoted or rolled back to stays active until an admin changes it.
+    activated_by_default = models.BooleanField(default=False)
     # Versions trained on this installation: the version they were fine-tuned from, and their
     # metrics on the base test set and on the correction holdout.
     parent = models.ForeignKey(

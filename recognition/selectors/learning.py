@@ -35,6 +35,7 @@ def versions_side_by_side(kind: str = ModelKind.DIGITS) -> list[dict]:
                 "parent": version.parent.version if version.parent_id else None,
                 "created_at": version.created_at,
                 "activated_at": version.activated_at,
+                "activated_by_default": version.activated_by_default,
                 "base_test_accuracy": base,
                 "holdout_accuracy": metrics.get("holdout", {}).get("accuracy"),
                 "accept_threshold": version.accept_threshold,

@@ -11,12 +11,14 @@ from recognition.selectors.learning import (
     production_accuracy,
     versions_side_by_side,
 )
+from recognition.services.model_versions import model_versions_builtin_ensure
 from recognition.views.access import admin_required
 
 
 @admin_required
 @require_GET
 def learning_page(request):
+    model_versions_builtin_ensure()
     context = {
         "versions": versions_side_by_side(),
         "jobs": RetrainingJob.objects.select_related("candidate", "base_version")[:20],
