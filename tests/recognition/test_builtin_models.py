@@ -111,3 +111,15 @@ def test_the_migration_leaves_a_version_someone_switched_to_as_chosen():
     # v4 was active before v3: a person rolled back or promoted.
     assert not _active("digits").activated_by_default
     assert _active("strings").activated_by_default
+
+
+def test_the_dashboard_offers_to_promote_a_shipped_model_that_was_never_active(client):
+    admin = UserFactory(roles=[Role.ADMIN])
+    client.force_login(admin)
+
+    page = client.get("/learning/").content.decode()
+
+    # Shipped models have no retraining gate; one never active can be promoted, not rolled back.
+    v5 = ModelVersion.objects.get(version="digits-cnn-v5")
+    assert f'data-promote="{v5.pk}"' in page
+    assert f"{DIGITS_DEFAULT} <strong>(active, the built-in default)</strong>" in page
