@@ -188,6 +188,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_review_floor(args: argparse.Namespace) -> int:
+    from ml.evaluation.review_floor import review_floor
+
+    summary = review_floor(
+        args.models,
+        data_dir=args.data_dir,
+        target_error=args.target_error,
+        validation_size=args.validation_size,
+        seed=args.seed,
+    )
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
 def _cmd_baselines(args: argparse.Namespace) -> int:
     from ml.evaluation.baselines import baselines_run
 
@@ -474,6 +488,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_allow_missing_fonts(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    floor = commands.add_parser(
+        "review-floor",
+        help="the review share each model, and all of them as an ensemble, needs at the error "
+        "target (validation-chosen rule and the test set's own floor)",
+    )
+    floor.add_argument("models", nargs="+", help="digit models (.onnx or checkpoints)")
+    _add_data_dir(floor)
+    floor.add_argument("--target-error", type=float, default=0.0005)
+    floor.add_argument("--validation-size", type=int, default=5000)
+    floor.add_argument("--seed", type=int, default=0, help="validation split seed")
+    floor.set_defaults(func=_cmd_review_floor)
 
     baselines = commands.add_parser("baselines", help="k-NN and SVM baselines (scikit-learn)")
     _add_data_dir(baselines)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ml.data.mnist import DigitSet
+from ml.data.mnist import DigitSet, split_indices, split_train_validation
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,17 @@ def label_errors_find(digits: DigitSet) -> NDArray[np.int64]:
         if int(digits.labels[error.index]) == error.label
     ]
     return np.asarray(found, dtype=np.int64)
+
+
+def validation_without_label_errors(
+    train: DigitSet, *, validation_size: int, seed: int, drop: bool = True
+) -> tuple[DigitSet, NDArray[np.int64]]:
+    """The validation split of ``train`` without its listed label errors (``drop``), and the
+    positions in ``train`` of the listed digits that the split put into validation."""
+    _, validation_indices = split_indices(len(train), validation_size=validation_size, seed=seed)
+    label_errors = label_errors_find(train) if drop else np.zeros(0, np.int64)
+    label_errors = label_errors[np.isin(label_errors, validation_indices)]
+    _, validation = split_train_validation(
+        train, validation_size=validation_size, seed=seed, validation_exclude=label_errors
+    )
+    return validation, label_errors

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ml.data.label_errors import MNIST_TRAIN_LABEL_ERRORS, label_errors_find
-from ml.data.mnist import DigitSet, mnist_load, split_indices, split_train_validation
+from ml.data.label_errors import MNIST_TRAIN_LABEL_ERRORS, validation_without_label_errors
+from ml.data.mnist import DigitSet, mnist_load
 from ml.data.renormalize import digits_blur, digits_renormalize
 from ml.evaluation.calibration import (
     error_reject_curve,
@@ -152,7 +152,7 @@ def report_write(
     return summary
 
 
-def _logits_function(model_path: str | Path) -> tuple[Any, dict[str, Any]]:
+def model_logits_function(model_path: str | Path) -> tuple[Any, dict[str, Any]]:
     """A function from float [N,1,28,28] images to logits, and facts about the model.
 
     A ``.onnx`` file runs through ONNX Runtime (so committed models can be re-measured);
@@ -263,14 +263,11 @@ def evaluate_checkpoint(
     training digits listed in :mod:`ml.data.label_errors` out of validation.
     ``target_negatives`` caps the share of validation negatives the chosen rule accepts.
     """
-    run, facts = _logits_function(checkpoint)
+    run, facts = model_logits_function(checkpoint)
     train = mnist_load(data_dir, "train")
     # Only the listed digits that the split puts into validation leave it.
-    _, validation_indices = split_indices(len(train), validation_size=validation_size, seed=seed)
-    label_errors = label_errors_find(train) if drop_label_errors else np.zeros(0, np.int64)
-    label_errors = label_errors[np.isin(label_errors, validation_indices)]
-    _, validation = split_train_validation(
-        train, validation_size=validation_size, seed=seed, validation_exclude=label_errors
+    validation, label_errors = validation_without_label_errors(
+        train, validation_size=validation_size, seed=seed, drop=drop_label_errors
     )
     test = mnist_load(data_dir, "test")
 

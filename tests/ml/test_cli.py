@@ -7,27 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ml.checkpoint import checkpoint_load
 from ml.cli import main
-from ml.data import idx_write
 from ml.negatives import fonts
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "ml/weights/digits"
-
-
-@pytest.fixture
-def tiny_mnist(tmp_path, mnist_300):
-    """The fixture digits written as the four MNIST IDX files (200 train, 100 test)."""
-    images, labels = mnist_300
-    folder = tmp_path / "mnist"
-    idx_write(folder / "train-images-idx3-ubyte.gz", images[:200], compress=True)
-    idx_write(folder / "train-labels-idx1-ubyte.gz", labels[:200].astype(np.uint8), compress=True)
-    idx_write(folder / "t10k-images-idx3-ubyte", images[200:], compress=False)
-    idx_write(folder / "t10k-labels-idx1-ubyte", labels[200:].astype(np.uint8), compress=False)
-    return folder
 
 
 @pytest.mark.slow
