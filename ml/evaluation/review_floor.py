@@ -96,6 +96,13 @@ def review_floor(
     from ml.data.mnist import mnist_load
     from ml.evaluation.report import model_logits_function
 
+    # Models first, so that a wrong path fails before the data is read. An ONNX model goes by its
+    # card's version, a checkpoint by its path.
+    runs = {}
+    for model in models:
+        run, facts = model_logits_function(model)
+        name = str(facts["name"]) if str(model).endswith(".onnx") else str(model)
+        runs[name if name not in runs else str(model)] = run
     validation, _ = validation_without_label_errors(
         mnist_load(data_dir, "train"), validation_size=validation_size, seed=seed
     )
@@ -104,13 +111,10 @@ def review_floor(
         "validation": np.ascontiguousarray(validation.images[:, None], np.float32) / 255,
         "test": np.ascontiguousarray(test.images[:, None], np.float32) / 255,
     }
-    readings: dict[str, dict[str, NDArray]] = {}
-    for model in models:
-        run, facts = model_logits_function(model)
-        name = str(facts["name"])
-        if name in readings:
-            name = Path(model).name
-        readings[name] = {split: digit_log_probabilities(run(x)) for split, x in sets.items()}
+    readings: dict[str, dict[str, NDArray]] = {
+        name: {split: digit_log_probabilities(run(x)) for split, x in sets.items()}
+        for name, run in runs.items()
+    }
     if len(readings) > 1:
         readings["ensemble"] = {
             split: digit_log_probabilities(np.mean([r[split] for r in readings.values()], axis=0))

@@ -68,3 +68,11 @@ def test_the_command_reports_each_model_and_their_ensemble(tiny_mnist, capsys):
     for reader in report["readers"].values():
         assert 0.9 <= reader["test_accuracy"] <= 1
         assert 0 <= reader["probability"]["floor"] <= 1
+
+
+def test_a_missing_model_is_named_before_any_data_is_read(tmp_path, capsys):
+    missing = tmp_path / "missing.onnx"
+
+    assert main(["review-floor", str(missing), "--data-dir", str(tmp_path / "no-data")]) == 2
+
+    assert f"no ONNX model at {missing}" in capsys.readouterr().err
