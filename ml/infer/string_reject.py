@@ -6,7 +6,9 @@ normalized like a box crop and read by the digit model with its reject class. Th
 reject score is the share of its digit-sized glyphs that the digit model rejects. Punctuation
 (components much shorter than the writing) and underlines are not scored; glyphs wider than a
 digit (touching digits, cursive) are not read by the digit model, which would reject them as
-merged digits, but a strip with no digit-sized glyph at all scores as rejected.
+merged digits, but a strip with no digit-sized glyph at all scores as rejected. The rule may also
+leave out glyphs thinner than ``min_aspect`` times their height: a bare vertical bar is a 1 or a
+box edge, and the digit model, which learnt thicker 1s, rejects some of them.
 """
 
 from __future__ import annotations
@@ -101,29 +103,75 @@ def glyph_crops(glyphs: list[Glyph]) -> NDArray[np.float32]:
     return np.stack(crops) if crops else np.zeros((0, 28, 28), np.float32)
 
 
-def string_reject_scores(
-    strips: list[NDArray[np.float32]], digit_recognizer, *, glyph_threshold: float = 0.5
-) -> list[float]:
-    """The reject score in [0, 1] of each strip: the share of its digit-sized glyphs that the
-    digit model calls "not a digit" (its not-a-digit probability above ``glyph_threshold``).
+@dataclass(frozen=True)
+class GlyphReadings:
+    """A strip's digit-sized glyphs as the digit model read them: width/height ``aspects`` and
+    "not a digit" ``probabilities``; None for a strip without ink."""
 
-    A strip with ink but no digit-sized glyph (a cursive word, a signature, one long scribble)
-    scores 1; a strip without ink scores 0 (an empty field stays empty). ``digit_recognizer``
-    is a :class:`~ml.infer.digits.DigitRecognizer` whose model has the reject class.
-    """
+    aspects: NDArray[np.float64]
+    probabilities: NDArray[np.float64]
+
+
+def strip_glyph_readings(
+    strips: list[NDArray[np.float32]], digit_recognizer
+) -> list[GlyphReadings | None]:
+    """Cut each strip into glyphs and read its digit-sized ones with the digit model (one batch
+    for all strips). ``digit_recognizer`` is a :class:`~ml.infer.digits.DigitRecognizer` whose
+    model has the reject class."""
     per_strip: list[list[Glyph] | None] = []
     for strip in strips:
         glyphs = strip_glyphs(strip)
         per_strip.append([g for g in glyphs if glyph_is_digit_sized(g)] if glyphs else None)
     crops = glyph_crops([g for glyphs in per_strip if glyphs for g in glyphs])
-    rejected = digit_recognizer.probabilities(crops)[:, 10] > glyph_threshold
-    scores, start = [], 0
+    rejected = digit_recognizer.probabilities(crops)[:, 10].astype(np.float64)
+    readings: list[GlyphReadings | None] = []
+    start = 0
     for glyphs in per_strip:
         if glyphs is None:
+            readings.append(None)
+            continue
+        aspects = np.array([(g.x1 - g.x0) / (g.y1 - g.y0) for g in glyphs], np.float64)
+        readings.append(GlyphReadings(aspects, rejected[start : start + len(glyphs)]))
+        start += len(glyphs)
+    return readings
+
+
+def reject_scores_from_readings(
+    readings: list[GlyphReadings | None], *, glyph_threshold: float, min_aspect: float = 0.0
+) -> list[float]:
+    """The reject score of each strip from :func:`strip_glyph_readings`: the share of its scored
+    glyphs (digit-sized, not thinner than ``min_aspect``) whose "not a digit" probability is
+    above ``glyph_threshold``; 1 when it has ink but no scored glyph, 0 without ink."""
+    scores = []
+    for reading in readings:
+        if reading is None:
             scores.append(0.0)
-        elif not glyphs:
+            continue
+        scored = reading.aspects >= min_aspect
+        if not scored.any():
             scores.append(1.0)
         else:
-            scores.append(float(rejected[start : start + len(glyphs)].mean()))
-            start += len(glyphs)
+            scores.append(float((reading.probabilities[scored] > glyph_threshold).mean()))
     return scores
+
+
+def string_reject_scores(
+    strips: list[NDArray[np.float32]],
+    digit_recognizer,
+    *,
+    glyph_threshold: float = 0.5,
+    min_aspect: float = 0.0,
+) -> list[float]:
+    """The reject score in [0, 1] of each strip: the share of its digit-sized glyphs that the
+    digit model calls "not a digit" (its not-a-digit probability above ``glyph_threshold``),
+    glyphs thinner than ``min_aspect`` times their height left out.
+
+    A strip with ink but no such glyph (a cursive word, a signature, one long scribble) scores
+    1; a strip without ink scores 0 (an empty field stays empty). ``digit_recognizer`` is a
+    :class:`~ml.infer.digits.DigitRecognizer` whose model has the reject class.
+    """
+    return reject_scores_from_readings(
+        strip_glyph_readings(strips, digit_recognizer),
+        glyph_threshold=glyph_threshold,
+        min_aspect=min_aspect,
+    )

@@ -59,6 +59,8 @@ class StringRecognizer:
         self.digit_recognizer = digit_recognizer
         rule = digit_recognizer.card.get("string_reject", {}) if digit_recognizer else {}
         self.glyph_threshold = float(rule.get("glyph_threshold", DEFAULT_GLYPH_THRESHOLD))
+        # Glyphs thinner than this times their height (bare bars: 1s, box edges) are not scored.
+        self.min_glyph_aspect = float(rule.get("min_aspect", 0.0))
         self.reject_threshold = float(
             reject_threshold
             if reject_threshold is not None
@@ -125,6 +127,7 @@ class StringRecognizer:
                 [np.asarray(image, np.float32).reshape(STRING_HEIGHT, -1) for image in images],
                 self.digit_recognizer,
                 glyph_threshold=self.glyph_threshold,
+                min_aspect=self.min_glyph_aspect,
             )
             readings = [
                 replace(reading, reject_score=score)

@@ -2,9 +2,9 @@
 
 Genuine strings come from :class:`~ml.strings.generate.StringGenerator` (half cheque style),
 negatives from :mod:`ml.negatives.strings`. The glyph and field thresholds of
-:func:`ml.infer.string_reject.string_reject_scores` are chosen on validation (strings of MNIST
-validation digits, validation negatives); the test split (MNIST test digits, test negatives)
-only reports.
+:func:`ml.infer.string_reject.string_reject_scores`, and the thinnest glyph it scores, are
+chosen on validation (strings of MNIST validation digits, validation negatives); the test split
+(MNIST test digits, test negatives) only reports.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ml.data.mnist import mnist_load, split_train_validation
 from ml.infer.digits import DigitRecognizer
-from ml.infer.string_reject import string_reject_scores
+from ml.infer.string_reject import reject_scores_from_readings, strip_glyph_readings
 from ml.infer.strings import StringRecognizer
 from ml.negatives.strings import string_negatives_generate
 from ml.strings.generate import StringGenerator
@@ -26,6 +26,8 @@ from ml.strings.generate import StringGenerator
 # The issue's target set: fields holding letters, words or scribbles only.
 LETTERS_AND_SCRIBBLES = ("word", "letters", "scribble", "signature")
 GLYPH_THRESHOLDS = (0.3, 0.5, 0.7)
+# Glyphs thinner than this times their height are left out of the score (0: none).
+MIN_ASPECTS = (0.0, 0.1, 0.15, 0.2)
 # Share of validation letter/scribble fields the rule may accept (half the 1% test target).
 DEFAULT_TARGET = 0.005
 
@@ -37,8 +39,9 @@ class _SplitScores:
     genuine_styles: NDArray[np.str_]
     negative_accepted: NDArray[np.bool_]
     negative_kinds: NDArray[np.str_]
-    genuine_scores: dict[float, NDArray[np.float64]]
-    negative_scores: dict[float, NDArray[np.float64]]
+    # (glyph threshold, min aspect) -> the reject score of each strip
+    genuine_scores: dict[tuple[float, float], NDArray[np.float64]]
+    negative_scores: dict[tuple[float, float], NDArray[np.float64]]
 
 
 def _split_scores(
@@ -63,20 +66,24 @@ def _split_scores(
         genuine_styles=np.array([s.style for s in genuine]),
         negative_accepted=np.array([strings.accepts(r) for r in negative_readings]),
         negative_kinds=np.array(negatives.kinds),
-        genuine_scores={
-            g: np.array(string_reject_scores(strips, digits, glyph_threshold=g))
-            for g in GLYPH_THRESHOLDS
-        },
-        negative_scores={
-            g: np.array(string_reject_scores(negatives.strips, digits, glyph_threshold=g))
-            for g in GLYPH_THRESHOLDS
-        },
+        genuine_scores=_rule_scores(strip_glyph_readings(strips, digits)),
+        negative_scores=_rule_scores(strip_glyph_readings(negatives.strips, digits)),
     )
 
 
-def _measure(scores: _SplitScores, glyph: float, field: float) -> dict[str, Any]:
-    genuine = scores.genuine_accepted & (scores.genuine_scores[glyph] <= field)
-    negative = scores.negative_accepted & (scores.negative_scores[glyph] <= field)
+def _rule_scores(readings) -> dict[tuple[float, float], NDArray[np.float64]]:
+    return {
+        (glyph, aspect): np.array(
+            reject_scores_from_readings(readings, glyph_threshold=glyph, min_aspect=aspect)
+        )
+        for glyph in GLYPH_THRESHOLDS
+        for aspect in MIN_ASPECTS
+    }
+
+
+def _measure(scores: _SplitScores, glyph: float, aspect: float, field: float) -> dict[str, Any]:
+    genuine = scores.genuine_accepted & (scores.genuine_scores[glyph, aspect] <= field)
+    negative = scores.negative_accepted & (scores.negative_scores[glyph, aspect] <= field)
     target = np.isin(scores.negative_kinds, LETTERS_AND_SCRIBBLES)
     kinds = sorted(set(scores.negative_kinds.tolist()))
     return {
@@ -106,6 +113,7 @@ def string_reject_evaluate(
     data_dir: str | Path | None,
     count: int = 1000,
     target: float = DEFAULT_TARGET,
+    validation_size: int = 5000,
 ) -> dict[str, Any]:
     """Choose the rule on validation and report it on test; returns the model-card section.
 
@@ -115,7 +123,9 @@ def string_reject_evaluate(
     """
     digits = DigitRecognizer(digit_model)
     strings = StringRecognizer(string_model)
-    _, validation = split_train_validation(mnist_load(data_dir, "train"))
+    _, validation = split_train_validation(
+        mnist_load(data_dir, "train"), validation_size=validation_size
+    )
     test = mnist_load(data_dir, "test")
     chosen_on = _split_scores(
         "validation",
@@ -125,30 +135,38 @@ def string_reject_evaluate(
         strings=strings,
         digits=digits,
     )
-    best: tuple[float, float, dict[str, Any]] | None = None
-    for glyph in GLYPH_THRESHOLDS:
-        for field in np.unique(np.r_[chosen_on.genuine_scores[glyph], 0.0]):
-            measured = _measure(chosen_on, glyph, float(field))
+    best: tuple[float, float, float, dict[str, Any]] | None = None
+    for glyph, aspect in chosen_on.genuine_scores:
+        for field in np.unique(np.r_[chosen_on.genuine_scores[glyph, aspect], 0.0]):
+            measured = _measure(chosen_on, glyph, aspect, float(field))
             if measured["letters_and_scribbles_accepted"] > target:
                 continue
-            if best is None or measured["genuine_accepted"] > best[2]["genuine_accepted"]:
-                best = (glyph, float(field), measured)
+            # Ties keep the earlier, plainer rule (lower glyph threshold, no aspect limit).
+            if best is None or measured["genuine_accepted"] > best[3]["genuine_accepted"]:
+                best = (glyph, aspect, float(field), measured)
     if best is None:
-        best = (GLYPH_THRESHOLDS[0], 0.0, _measure(chosen_on, GLYPH_THRESHOLDS[0], 0.0))
-    glyph, field, on_validation = best
+        glyph, aspect = GLYPH_THRESHOLDS[0], MIN_ASPECTS[0]
+        best = (glyph, aspect, 0.0, _measure(chosen_on, glyph, aspect, 0.0))
+    glyph, aspect, field, on_validation = best
     reported = _split_scores(
         "test", images=test.images, labels=test.labels, count=count, strings=strings, digits=digits
     )
     return {
         "rule": "accept a string when the string model accepts it and the share of its "
-        "digit-sized glyphs whose not-a-digit probability exceeds glyph_threshold is at most "
-        "field_threshold (no digit-sized glyph: share 1)",
+        "digit-sized glyphs (not thinner than min_aspect times their height) whose "
+        "not-a-digit probability exceeds glyph_threshold is at most field_threshold (no such "
+        "glyph: share 1)",
         "glyph_threshold": glyph,
+        "min_aspect": aspect,
         "field_threshold": field,
         "string_model": Path(string_model).stem,
         "target_letters_and_scribbles_accepted_validation": target,
         "chosen_on": f"{count} validation strings (MNIST validation digits) and {count} "
         "validation string negatives",
         "validation": on_validation,
-        "test": {"strings": count, "negatives": count, **_measure(reported, glyph, field)},
+        "test": {
+            "strings": count,
+            "negatives": count,
+            **_measure(reported, glyph, aspect, field),
+        },
     }
