@@ -332,7 +332,7 @@ HDR_API_TOKEN_CACHE_S = env_float("HDR_API_TOKEN_CACHE_S", 5.0)
 
 # Score the marks of string fields with the digit model's "not a digit" class (words and
 # scribbles go to review). With digits-cnn-v4 it sends 99.25% of letter and scribble fields to
-# review and passes 87.5% of genuine numbers (docs/models/strings.md). Only a digit model whose
+# review and passes 88.6% of genuine numbers (docs/models/strings.md). Only a digit model whose
 # card holds a rule measured with it scores marks (v4, v5, v2; not v3 or the 10-class v1).
 HDR_STRING_REJECT = env_bool("HDR_STRING_REJECT", True)
 # Threads each process gives OpenCV and ONNX Runtime. A prefork worker runs one process per core,
