@@ -5,7 +5,8 @@ train when a data folder is given) mixed with the corrections, corrected samples
 `correction_weight` times, with the same batched augmentation as training; 11-class models keep
 seeing generated negatives so their "not a digit" class does not fade. The temperature and the
 accept threshold are chosen again on base validation digits (never on the holdout or the test
-set), and the result is exported to ONNX with its card. No Django: the platform passes arrays in
+set), for 11-class models together with the "not a digit" limit on generated validation
+negatives, and the result is exported to ONNX with its card. No Django: the platform passes arrays in
 and gets files and figures back.
 """
 
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 from ml.augment import AugmentConfig
 from ml.checkpoint import checkpoint_load, checkpoint_save
 from ml.evaluation.calibration import temperature_fit, threshold_for_error
+from ml.evaluation.rejection import ACCEPT_RULE
 from ml.export import OPSET, onnx_export, onnx_parity
 from ml.infer.session import softmax
 from ml.training.loop import predict_logits, train_one_epoch
@@ -52,6 +54,8 @@ class FinetuneConfig:
     # Base digits mixed into each epoch (all of them when fewer are given).
     base_per_epoch: int = 20_000
     negatives_fraction: float = 0.15
+    # Generated validation negatives that choose an 11-class candidate's "not a digit" limit.
+    validation_negatives: int = 2000
     target_error: float = 0.0005
     seed: int = 0
     device: str = "auto"
@@ -100,23 +104,73 @@ def accuracy_of(model, digits: LabelledDigits, device, temperature: float = 1.0)
     return {"size": len(digits), "accuracy": round(float(right.mean()), 6)}
 
 
-def _calibrate(model, validation: LabelledDigits, device, target_error: float) -> dict:
+def _calibrate(
+    model,
+    validation: LabelledDigits,
+    device,
+    config: FinetuneConfig,
+    *,
+    with_reject: bool,
+) -> dict:
     """Temperature and accept threshold on base validation digits (the platform's routing reads
-    them from the card)."""
+    them from the card). An 11-class model also gets its "not a digit" limit, chosen with the
+    accept threshold on validation digits and generated validation negatives as ``python -m ml
+    evaluate`` chooses it: without it the card would let any "not a digit" probability pass."""
     if len(validation) == 0:
         return {"temperature": 1.0, "accept_threshold": 0.99, "fitted_on": "nothing (defaults)"}
     logits = predict_logits(model, _tensor(validation.images, device)).cpu().numpy()
-    temperature = float(temperature_fit(logits, validation.labels))
-    probabilities = softmax(logits, temperature)
-    confidence = probabilities[:, :10].max(1)
-    correct = probabilities[:, :10].argmax(1) == validation.labels
-    point = threshold_for_error(confidence, correct, target_error)
+    if not with_reject or config.validation_negatives <= 0:
+        temperature = float(temperature_fit(logits, validation.labels))
+        probabilities = softmax(logits, temperature)
+        confidence = probabilities[:, :10].max(1)
+        correct = probabilities[:, :10].argmax(1) == validation.labels
+        point = threshold_for_error(confidence, correct, config.target_error)
+        return {
+            "temperature": temperature,
+            "accept_threshold": float(point.threshold),
+            "fitted_on": f"base validation ({len(validation)} digits)",
+            "validation_reject_rate": float(point.reject_rate),
+            "validation_accepted_error": float(point.accepted_error),
+        }
+    from ml.evaluation.negatives_report import DEFAULT_TARGET_NEGATIVES
+    from ml.evaluation.rejection import (
+        operating_point_choose,
+        reject_threshold_for_card,
+        scores_from_logits,
+    )
+    from ml.negatives import negatives_heldout
+
+    held = negatives_heldout(
+        "validation",
+        digits=np.round(validation.images * 255).astype(np.uint8),
+        labels=validation.labels,
+        count=config.validation_negatives,
+        seed=config.seed,
+    )
+    negative_logits = predict_logits(model, _tensor(held.images, device)).cpu().numpy()
+    # As in evaluation: the temperature is fitted on digits and negatives (label 10) together.
+    temperature = float(
+        temperature_fit(
+            np.concatenate([logits, negative_logits]),
+            np.concatenate([validation.labels, np.full(len(negative_logits), 10)]),
+        )
+    )
+    point = operating_point_choose(
+        scores_from_logits(logits, temperature),
+        validation.labels,
+        scores_from_logits(negative_logits, temperature),
+        target_error=config.target_error,
+        target_negatives=DEFAULT_TARGET_NEGATIVES,
+    )
     return {
         "temperature": temperature,
-        "accept_threshold": float(point.threshold),
-        "fitted_on": f"base validation ({len(validation)} digits)",
-        "validation_reject_rate": float(point.reject_rate),
+        "accept_threshold": float(point.digit_threshold),
+        "reject_threshold": reject_threshold_for_card(point.reject_threshold),
+        "fitted_on": f"base validation ({len(validation)} digits, {len(held)} generated negatives)",
+        "validation_reject_rate": float(point.review_rate),
         "validation_accepted_error": float(point.accepted_error),
+        "validation_negatives_accepted": float(point.negatives_accepted),
+        "target_negatives_validation": DEFAULT_TARGET_NEGATIVES,
     }
 
 
@@ -249,7 +303,7 @@ def finetune_digits(
         raise FinetuneCancelled("stopped after the last epoch")
 
     model.eval()
-    calibration = _calibrate(model, base_validation, device, config.target_error)
+    calibration = _calibrate(model, base_validation, device, config, with_reject=with_reject)
     metrics = {
         "base_test": accuracy_of(model, base_test, device),
         "holdout": accuracy_of(model, holdout, device),
@@ -307,6 +361,23 @@ def finetune_digits(
             "fitted_on": calibration["fitted_on"],
         },
         "accept_threshold": calibration["accept_threshold"],
+        **(
+            {
+                "reject_threshold": calibration["reject_threshold"],
+                "accept_rule": ACCEPT_RULE,
+                "reject_rule": {
+                    k: calibration[k]
+                    for k in (
+                        "validation_reject_rate",
+                        "validation_accepted_error",
+                        "validation_negatives_accepted",
+                        "target_negatives_validation",
+                    )
+                },
+            }
+            if "reject_threshold" in calibration
+            else {}
+        ),
         "test_metrics": metrics,
         "report": {
             "folder": f"{version}-report",

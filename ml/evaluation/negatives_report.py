@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from ml.evaluation.calibration import RejectPoint, expected_calibration_error
 from ml.evaluation.plots import error_reject_plot, image_grid, score_histogram_plot
 from ml.evaluation.rejection import (
+    ACCEPT_RULE,
     DigitScores,
     accepted_mask,
     mixed_error_reject_curve,
@@ -200,7 +201,7 @@ def negatives_report_write(
     )
 
     reject_section = {
-        "rule": "accept when digit probability >= threshold and reject score <= reject_threshold",
+        "rule": ACCEPT_RULE,
         "reject_score": score_name,
         "target_error": target_error,
         "target_negatives_validation": target_negatives,

@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 from ml.evaluation.calibration import RejectPoint, threshold_for_error
 from ml.infer.session import softmax
 
+# The rule as model cards state it.
+ACCEPT_RULE = "accept when digit probability >= threshold and reject score <= reject_threshold"
 # Reject-threshold candidates tried: this many quantiles of the scores, plus "no limit".
 _REJECT_CANDIDATES = 200
 
@@ -61,6 +63,12 @@ class OperatingPoint:
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+def reject_threshold_for_card(value: float) -> float:
+    """A reject threshold as a probability for a model card: "no limit" (inf) is 1, "accept
+    nothing" (-inf) is 0. JSON, and PostgreSQL's jsonb with it, has no infinities."""
+    return float(min(max(value, 0.0), 1.0))
 
 
 def accepted_mask(scores: DigitScores, digit_threshold: float, reject_threshold: float):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ml.errors import CheckpointError
+from ml.evaluation.rejection import reject_threshold_for_card
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def model_export(
     }
     if len(payload["classes"]) > 10 and "reject_threshold" in report.get("reject", {}):
         # ... and its "not a digit" probability is at most this (chosen with the above).
-        card["reject_threshold"] = report["reject"]["reject_threshold"]
+        card["reject_threshold"] = reject_threshold_for_card(report["reject"]["reject_threshold"])
         card["accept_rule"] = report["reject"]["rule"]
     output.with_suffix(".json").write_text(json.dumps(card, indent=1))
     logger.info("exported %s (parity %.1e) to %s", version, difference, output)

@@ -89,3 +89,11 @@ def test_the_report_chooses_its_rule_for_the_negatives_target_it_is_given(tmp_pa
     assert strict["validation_negatives_accepted"] == 0.0
     assert 0 < loose["validation_negatives_accepted"] <= 0.2
     assert loose["validation_reject_rate"] < strict["validation_reject_rate"]
+
+
+def test_a_card_states_no_limit_and_accept_nothing_as_probabilities():
+    from ml.evaluation.rejection import reject_threshold_for_card
+
+    assert reject_threshold_for_card(float("inf")) == 1.0
+    assert reject_threshold_for_card(float("-inf")) == 0.0
+    assert reject_threshold_for_card(0.03) == 0.03
