@@ -68,6 +68,10 @@ def test_the_command_reports_each_model_and_their_ensemble(tiny_mnist, capsys):
     for reader in report["readers"].values():
         assert 0.9 <= reader["test_accuracy"] <= 1
         assert 0 <= reader["probability"]["floor"] <= 1
+        assert set(reader["test_accuracy_variants"]) == {
+            "blur_0.7", "blur_1.0", "renormalized_blur_0.7", "renormalized_blur_1.0"
+        }  # fmt: skip
+        assert all(0.5 <= a <= 1 for a in reader["test_accuracy_variants"].values())
 
 
 def test_a_missing_model_is_named_before_any_data_is_read(tmp_path, capsys):
