@@ -1,4 +1,8 @@
+from pathlib import Path
+
 from django.db import migrations, models
+
+import ml
 
 
 def defaults_mark(apps, schema_editor):
@@ -6,11 +10,14 @@ def defaults_mark(apps, schema_editor):
 
     Before this field, an installation activated the built-in default of a kind only when it had
     no active version, and a person changed it only by promoting or rolling back, which leaves
-    another version with an ``activated_at``. So an active built-in (no parent) is the automatic
-    default when no other version of its kind was ever active.
+    another version with an ``activated_at``. So an active built-in (no parent, its file shipped
+    under ml/weights) is the automatic default when no other version of its kind was ever active.
     """
+    weights = Path(ml.__file__).resolve().parent / "weights"
     ModelVersion = apps.get_model("recognition", "ModelVersion")
     for active in ModelVersion.objects.filter(is_active=True, parent__isnull=True):
+        if Path(active.onnx_path).is_absolute() or not (weights / active.onnx_path).is_file():
+            continue  # a model someone registered by hand, not one the code ships
         others_active_before = (
             ModelVersion.objects.filter(kind=active.kind, activated_at__isnull=False)
             .exclude(pk=active.pk)

@@ -123,3 +123,18 @@ def test_the_dashboard_offers_to_promote_a_shipped_model_that_was_never_active(c
     v5 = ModelVersion.objects.get(version="digits-cnn-v5")
     assert f'data-promote="{v5.pk}"' in page
     assert f"{DIGITS_DEFAULT} <strong>(active, the built-in default)</strong>" in page
+
+
+def test_the_migration_leaves_a_model_registered_by_hand_as_chosen(tmp_path):
+    model_versions_register_builtin()
+    by_hand = ModelVersion.objects.create(
+        kind="digits", version="site-model", onnx_path=str(tmp_path / "site.onnx")
+    )
+    model_version_activate(model_version=by_hand)
+    ModelVersion.objects.filter(kind="digits").update(activated_at=None)  # as if first active
+    ModelVersion.objects.filter(pk=by_hand.pk).update(activated_at=by_hand.activated_at)
+    ModelVersion.objects.update(activated_by_default=False)
+
+    _defaults_mark()
+
+    assert _active("digits") == by_hand and not _active("digits").activated_by_default
