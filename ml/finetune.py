@@ -6,8 +6,8 @@ train when a data folder is given) mixed with the corrections, corrected samples
 seeing generated negatives so their "not a digit" class does not fade. The temperature and the
 accept threshold are chosen again on base validation digits (never on the holdout or the test
 set), for 11-class models together with the "not a digit" limit on generated validation
-negatives, and the result is exported to ONNX with its card. No Django: the platform passes arrays in
-and gets files and figures back.
+negatives, and the result is exported to ONNX with its card. No Django: the platform passes
+arrays in and gets files and figures back.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Knowledge distillation: digit models (one or an ensemble) teach an 11-class student its digits."""
+"""Knowledge distillation: digit models, one or an ensemble, teach an 11-class student."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ def _reading(top: int, probability: float, second: int) -> np.ndarray:
     return np.log(p / p.sum())
 
 
-def test_the_floor_is_the_test_share_below_the_most_confident_error_and_the_rule_comes_from_validation():
+def test_the_floor_is_the_share_below_the_most_confident_error_and_the_rule_is_from_validation():
     # Validation: 18 right at 0.99..0.999 and 2 wrong at 0.7 and 0.8. The rule must stay above
     # the wrong ones: it accepts from the lowest right reading above them (0.99), 2 of 20 go.
     validation = np.stack(
