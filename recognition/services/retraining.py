@@ -10,6 +10,7 @@ the active version on their next page (recognition.inference).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -230,6 +231,10 @@ def _sample_test_digits():
     return sample.images, sample.labels.astype(np.int64)
 
 
+# MNIST training digits held out to calibrate candidates (the training runs' split).
+BASE_VALIDATION_SIZE = 5000
+
+
 def _base_digits():
     """(train, validation, test, name) base digits: MNIST from HDR_DATA_DIR when configured,
     else no base training data and the packaged test sample for both checks."""
@@ -243,7 +248,7 @@ def _base_digits():
         from ml.data.mnist import mnist_load, split_train_validation
 
         train_set, validation_set = split_train_validation(
-            mnist_load(folder, "train"), validation_size=5000, seed=0
+            mnist_load(folder, "train"), validation_size=BASE_VALIDATION_SIZE, seed=0
         )
         test = _mnist("test")
         return (
@@ -254,6 +259,37 @@ def _base_digits():
         )
     sample = as_digits(*_sample_test_digits())
     return LabelledDigits.empty(), sample, sample, "mnist-test-sample-300"
+
+
+# Generated genuine strings and string negatives per split that re-measure the string reject
+# rule for a digit candidate with the "not a digit" class (as `python -m ml strings reject-eval`).
+STRING_RULE_STRINGS = 1000
+
+
+def _string_rule_measure(onnx_path: Path, card: dict) -> str | None:
+    """Choose the string reject rule for a digit candidate and write it into its card (the
+    dict and the JSON file beside the ONNX, which the recognizers read). Without it, string
+    marks would not be scored while the candidate is active. Returns a note for the gate when
+    it cannot be measured."""
+    folder = os.environ.get("HDR_DATA_DIR")
+    strings = ModelVersion.objects.filter(kind=ModelKind.STRINGS, is_active=True).first()
+    if not folder or strings is None:
+        why = "HDR_DATA_DIR is not set" if not folder else "no string model is active"
+        return (
+            f"the string reject rule was not measured ({why}): while this candidate is active, "
+            "marks in string fields are not scored"
+        )
+    from ml.strings.reject_eval import string_reject_evaluate
+
+    card["string_reject"] = string_reject_evaluate(
+        onnx_path,
+        model_version_onnx_path(strings),
+        data_dir=folder,
+        count=STRING_RULE_STRINGS,
+        validation_size=BASE_VALIDATION_SIZE,
+    )
+    onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=1))
+    return None
 
 
 def _base_strings():
@@ -389,6 +425,9 @@ def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: i
                 ),
                 **common,
             )
+        string_rule_note = None
+        if job.kind == ModelKind.DIGITS and "reject_threshold" in result.card:
+            string_rule_note = _string_rule_measure(result.onnx, result.card)
         threshold = result.card["accept_threshold"]
         if not 0.0 <= threshold <= 1.0:
             # No confidence gives the target error on the base validation set: the candidate
@@ -413,6 +452,8 @@ def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: i
         candidate_metrics = result.card["test_metrics"]
         gate = gate_decide(candidate_metrics, active_metrics)
         gate["base_test_set"] = base_name
+        if string_rule_note:
+            gate["reasons"].append(string_rule_note)
         with transaction.atomic():
             current = RetrainingJob.objects.select_for_update().get(pk=job.pk)
             if current.status != JobStatus.RUNNING:

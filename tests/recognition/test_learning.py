@@ -506,3 +506,91 @@ def test_a_tiny_string_retraining_run_registers_a_candidate(db, tmp_path, monkey
     from ml.infer import StringRecognizer
 
     assert len(StringRecognizer(candidate.onnx_path).recognize(strips[:2])) == 2
+
+
+@pytest.fixture
+def base_version_with_reject(db, tmp_path):
+    """An active 11-class digit model beside the shipped (active) string model."""
+    from recognition.services.model_versions import model_versions_register_builtin
+
+    model_versions_register_builtin()
+    torch.manual_seed(0)
+    model = create_model("lenet5", num_classes=11)
+    # A few seconds of training on the fixture digits and generated negatives (class 10), so
+    # that a rule meeting the targets exists on validation.
+    from ml.negatives import negatives_generate
+
+    with np.load(DIGITS) as stored:
+        digits, labels = stored["images"], stored["labels"].astype(np.int64)
+    made = negatives_generate(200, split="train", digits=digits, labels=labels, seed=0)
+    x = torch.cat([torch.from_numpy(digits).float().div(255), torch.from_numpy(made.images)])
+    y = torch.cat([torch.from_numpy(labels), torch.full((len(made.images),), 10)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        loss = torch.nn.functional.cross_entropy(model(x.unsqueeze(1)), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    onnx_path = tmp_path / "base11.onnx"
+    onnx_export(model, onnx_path, example=torch.rand(4, 1, 28, 28))
+    checkpoint_save(
+        onnx_path.with_suffix(".pt"), model, architecture="lenet5", args={"num_classes": 11},
+        classes=[str(d) for d in range(10)] + ["not a digit"],
+    )  # fmt: skip
+    version = ModelVersion.objects.create(
+        kind="digits", version="base11", onnx_path=str(onnx_path), accept_threshold=0.9
+    )
+    return model_version_activate(model_version=version)
+
+
+def _mnist_folder(folder: Path) -> Path:
+    """The 300 fixture digits as an MNIST data folder (200 train, 100 test)."""
+    from ml.data import idx_write
+
+    with np.load(DIGITS) as stored:
+        images, labels = stored["images"], stored["labels"].astype(np.uint8)
+    idx_write(folder / "train-images-idx3-ubyte", images[:200])
+    idx_write(folder / "train-labels-idx1-ubyte", labels[:200])
+    idx_write(folder / "t10k-images-idx3-ubyte", images[200:])
+    idx_write(folder / "t10k-labels-idx1-ubyte", labels[200:])
+    return folder
+
+
+def test_a_digit_candidate_with_the_reject_class_gets_its_string_rule_measured(
+    base_version_with_reject, mnist, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("HDR_DATA_DIR", str(_mnist_folder(tmp_path / "mnist")))
+    monkeypatch.setattr(retraining, "BASE_VALIDATION_SIZE", 60)
+    monkeypatch.setattr(retraining, "STRING_RULE_STRINGS", 30)
+    _samples(mnist, 30, holdout=False)
+    _samples(mnist, 10, holdout=True, start=100)
+
+    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
+
+    assert finished.status == JobStatus.SUCCEEDED, finished.error
+    candidate = finished.candidate
+    rule = candidate.card["string_reject"]
+    assert {"glyph_threshold", "min_aspect", "field_threshold"} <= set(rule)
+    assert rule["string_model"] == "strings-crnn-v2"
+    # The recognizers read the card beside the ONNX file: it holds the rule too.
+    on_disk = json.loads(Path(candidate.onnx_path).with_suffix(".json").read_text())
+    assert on_disk["string_reject"] == rule and 0 <= on_disk["reject_threshold"] <= 1
+    assert not any("string reject rule" in reason for reason in finished.gate["reasons"])
+
+
+def test_without_data_the_gate_says_string_marks_will_not_be_scored(
+    base_version_with_reject, mnist, monkeypatch
+):
+    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    _samples(mnist, 30, holdout=False)
+    _samples(mnist, 10, holdout=True, start=100)
+
+    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
+
+    assert finished.status == JobStatus.SUCCEEDED, finished.error
+    assert "string_reject" not in finished.candidate.card
+    assert any(
+        "string reject rule was not measured (HDR_DATA_DIR is not set)" in reason
+        for reason in finished.gate["reasons"]
+    )
