@@ -281,13 +281,21 @@ def _string_rule_measure(onnx_path: Path, card: dict) -> str | None:
         )
     from ml.strings.reject_eval import string_reject_evaluate
 
-    card["string_reject"] = string_reject_evaluate(
-        onnx_path,
-        model_version_onnx_path(strings),
-        data_dir=folder,
-        count=STRING_RULE_STRINGS,
-        validation_size=BASE_VALIDATION_SIZE,
-    )
+    try:
+        rule = string_reject_evaluate(
+            onnx_path,
+            model_version_onnx_path(strings),
+            data_dir=folder,
+            count=STRING_RULE_STRINGS,
+            validation_size=BASE_VALIDATION_SIZE,
+        )
+    except Exception as exc:  # the candidate stays usable; the gate says what it lacks
+        logger.exception("the string reject rule of %s could not be measured", onnx_path.name)
+        return (
+            f"the string reject rule was not measured ({type(exc).__name__}: {exc}): while this "
+            "candidate is active, marks in string fields are not scored"
+        )
+    card["string_reject"] = rule
     onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=1))
     return None
 
@@ -425,9 +433,6 @@ def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: i
                 ),
                 **common,
             )
-        string_rule_note = None
-        if job.kind == ModelKind.DIGITS and "reject_threshold" in result.card:
-            string_rule_note = _string_rule_measure(result.onnx, result.card)
         threshold = result.card["accept_threshold"]
         if not 0.0 <= threshold <= 1.0:
             # No confidence gives the target error on the base validation set: the candidate
@@ -437,6 +442,9 @@ def _retraining_train(job: RetrainingJob, *, epochs: int | None, string_steps: i
                 f"validation set (accept threshold {threshold:.6g}), so it would send every "
                 "reading to review; it is not registered"
             )
+        string_rule_note = None
+        if job.kind == ModelKind.DIGITS and "reject_threshold" in result.card:
+            string_rule_note = _string_rule_measure(result.onnx, result.card)
         active_model, _ = checkpoint_load(checkpoint_of(base))
         if job.kind == ModelKind.DIGITS:
             device = torch.device("cpu")

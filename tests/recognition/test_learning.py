@@ -594,3 +594,29 @@ def test_without_data_the_gate_says_string_marks_will_not_be_scored(
         "string reject rule was not measured (HDR_DATA_DIR is not set)" in reason
         for reason in finished.gate["reasons"]
     )
+
+
+def test_a_string_rule_that_cannot_be_measured_leaves_a_usable_candidate_and_says_why(
+    base_version_with_reject, mnist, monkeypatch, tmp_path
+):
+    import ml.strings.reject_eval
+    from ml.errors import MLError
+
+    monkeypatch.setenv("HDR_DATA_DIR", str(_mnist_folder(tmp_path / "mnist")))
+    monkeypatch.setattr(retraining, "BASE_VALIDATION_SIZE", 60)
+
+    def fails(*args, **kwargs):
+        raise MLError("no font for the letters")
+
+    monkeypatch.setattr(ml.strings.reject_eval, "string_reject_evaluate", fails)
+    _samples(mnist, 30, holdout=False)
+    _samples(mnist, 10, holdout=True, start=100)
+
+    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
+
+    assert finished.status == JobStatus.SUCCEEDED, finished.error
+    assert "string_reject" not in finished.candidate.card
+    assert any(
+        "not measured (MLError: no font for the letters)" in reason
+        for reason in finished.gate["reasons"]
+    )
