@@ -137,6 +137,7 @@ def _calibrate(
         operating_point_choose,
         reject_threshold_for_card,
         scores_from_logits,
+        temperature_fit_with_negatives,
     )
     from ml.negatives import negatives_heldout
 
@@ -148,13 +149,7 @@ def _calibrate(
         seed=config.seed,
     )
     negative_logits = predict_logits(model, _tensor(held.images, device)).cpu().numpy()
-    # As in evaluation: the temperature is fitted on digits and negatives (label 10) together.
-    temperature = float(
-        temperature_fit(
-            np.concatenate([logits, negative_logits]),
-            np.concatenate([validation.labels, np.full(len(negative_logits), 10)]),
-        )
-    )
+    temperature = float(temperature_fit_with_negatives(logits, validation.labels, negative_logits))
     point = operating_point_choose(
         scores_from_logits(logits, temperature),
         validation.labels,

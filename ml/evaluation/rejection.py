@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ml.evaluation.calibration import RejectPoint, threshold_for_error
+from ml.evaluation.calibration import RejectPoint, temperature_fit, threshold_for_error
 from ml.infer.session import softmax
 
 # The rule as model cards state it.
@@ -63,6 +63,17 @@ class OperatingPoint:
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+def temperature_fit_with_negatives(
+    digit_logits: NDArray, labels: NDArray, negative_logits: NDArray
+) -> float:
+    """The temperature of an 11-class model, fitted on what it will see: digits and negatives
+    (label 10) together."""
+    return temperature_fit(
+        np.r_[digit_logits, negative_logits],
+        np.r_[labels, np.full(len(negative_logits), 10)],
+    )
 
 
 def reject_threshold_for_card(value: float) -> float:

@@ -38,6 +38,7 @@ from ml.evaluation.plots import (
     image_grid,
     misclassified_grid,
 )
+from ml.evaluation.rejection import temperature_fit_with_negatives
 from ml.infer.session import softmax
 from ml.negatives import NegativeSet
 from ml.negatives.fonts import fonts_missing
@@ -76,10 +77,8 @@ def report_write(
     temperature, fitted_on = 1.0, "validation"
     if calibrate and negatives is not None and validation_logits.shape[1] > 10:
         fitted_on = "validation digits + validation negatives (label 10)"
-        # The 11-class softmax is calibrated on what it will see: digits and negatives.
-        temperature = temperature_fit(
-            np.r_[validation_logits, negatives.validation_logits],
-            np.r_[validation_labels, np.full(len(negatives.validation_logits), 10)],
+        temperature = temperature_fit_with_negatives(
+            validation_logits, validation_labels, negatives.validation_logits
         )
     elif calibrate:
         temperature = temperature_fit(validation_logits, validation_labels)
