@@ -83,3 +83,21 @@ def broker(monkeypatch):
     broker = Broker()
     monkeypatch.setattr(tasks, "current_app", broker)
     return broker
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path) -> Path:
+    """The 300 committed MNIST test digits as an MNIST data folder: the four IDX files, 200
+    training digits (gzip) and 100 test digits (raw)."""
+    import numpy as np
+
+    from ml.data import idx_write
+
+    with np.load(Path(__file__).parent / "ml" / "fixtures" / "mnist_test_300.npz") as data:
+        images, labels = data["images"], data["labels"].astype(np.uint8)
+    folder = tmp_path / "mnist"
+    idx_write(folder / "train-images-idx3-ubyte.gz", images[:200], compress=True)
+    idx_write(folder / "train-labels-idx1-ubyte.gz", labels[:200], compress=True)
+    idx_write(folder / "t10k-images-idx3-ubyte", images[200:], compress=False)
+    idx_write(folder / "t10k-labels-idx1-ubyte", labels[200:], compress=False)
+    return folder

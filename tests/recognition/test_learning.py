@@ -544,31 +544,28 @@ def base_version_with_reject(db, tmp_path):
     return model_version_activate(model_version=version)
 
 
-def _mnist_folder(folder: Path) -> Path:
-    """The 300 fixture digits as an MNIST data folder (200 train, 100 test)."""
-    from ml.data import idx_write
-
-    with np.load(DIGITS) as stored:
-        images, labels = stored["images"], stored["labels"].astype(np.uint8)
-    idx_write(folder / "train-images-idx3-ubyte", images[:200])
-    idx_write(folder / "train-labels-idx1-ubyte", labels[:200])
-    idx_write(folder / "t10k-images-idx3-ubyte", images[200:])
-    idx_write(folder / "t10k-labels-idx1-ubyte", labels[200:])
-    return folder
+def _retrain_with_reject(mnist, monkeypatch, data_dir: Path | None) -> RetrainingJob:
+    """One epoch of retraining the 11-class base on 30 samples (10 held out), with MNIST from
+    ``data_dir`` (validation cut to 60 digits) or without data."""
+    if data_dir is None:
+        monkeypatch.delenv("HDR_DATA_DIR", raising=False)
+    else:
+        monkeypatch.setenv("HDR_DATA_DIR", str(data_dir))
+        monkeypatch.setattr(retraining, "BASE_VALIDATION_SIZE", 60)
+    _samples(mnist, 30, holdout=False)
+    _samples(mnist, 10, holdout=True, start=100)
+    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
+    assert finished.status == JobStatus.SUCCEEDED, finished.error
+    return finished
 
 
 def test_a_digit_candidate_with_the_reject_class_gets_its_string_rule_measured(
-    base_version_with_reject, mnist, monkeypatch, tmp_path
+    base_version_with_reject, mnist, monkeypatch, tiny_mnist
 ):
-    monkeypatch.setenv("HDR_DATA_DIR", str(_mnist_folder(tmp_path / "mnist")))
-    monkeypatch.setattr(retraining, "BASE_VALIDATION_SIZE", 60)
     monkeypatch.setattr(retraining, "STRING_RULE_STRINGS", 30)
-    _samples(mnist, 30, holdout=False)
-    _samples(mnist, 10, holdout=True, start=100)
 
-    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
+    finished = _retrain_with_reject(mnist, monkeypatch, tiny_mnist)
 
-    assert finished.status == JobStatus.SUCCEEDED, finished.error
     candidate = finished.candidate
     rule = candidate.card["string_reject"]
     assert {"glyph_threshold", "min_aspect", "field_threshold"} <= set(rule)
@@ -582,13 +579,8 @@ def test_a_digit_candidate_with_the_reject_class_gets_its_string_rule_measured(
 def test_without_data_the_gate_says_string_marks_will_not_be_scored(
     base_version_with_reject, mnist, monkeypatch
 ):
-    monkeypatch.delenv("HDR_DATA_DIR", raising=False)
-    _samples(mnist, 30, holdout=False)
-    _samples(mnist, 10, holdout=True, start=100)
+    finished = _retrain_with_reject(mnist, monkeypatch, None)
 
-    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
-
-    assert finished.status == JobStatus.SUCCEEDED, finished.error
     assert "string_reject" not in finished.candidate.card
     assert any(
         "string reject rule was not measured (HDR_DATA_DIR is not set)" in reason
@@ -597,24 +589,18 @@ def test_without_data_the_gate_says_string_marks_will_not_be_scored(
 
 
 def test_a_string_rule_that_cannot_be_measured_leaves_a_usable_candidate_and_says_why(
-    base_version_with_reject, mnist, monkeypatch, tmp_path
+    base_version_with_reject, mnist, monkeypatch, tiny_mnist
 ):
     import ml.strings.reject_eval
     from ml.errors import MLError
-
-    monkeypatch.setenv("HDR_DATA_DIR", str(_mnist_folder(tmp_path / "mnist")))
-    monkeypatch.setattr(retraining, "BASE_VALIDATION_SIZE", 60)
 
     def fails(*args, **kwargs):
         raise MLError("no font for the letters")
 
     monkeypatch.setattr(ml.strings.reject_eval, "string_reject_evaluate", fails)
-    _samples(mnist, 30, holdout=False)
-    _samples(mnist, 10, holdout=True, start=100)
 
-    finished = retraining_run(job_id=retraining_request(kind="digits").pk, epochs=1)
+    finished = _retrain_with_reject(mnist, monkeypatch, tiny_mnist)
 
-    assert finished.status == JobStatus.SUCCEEDED, finished.error
     assert "string_reject" not in finished.candidate.card
     assert any(
         "not measured (MLError: no font for the letters)" in reason
